@@ -1,0 +1,75 @@
+"""The public plugin API of internet-explorer: everything a plugin may import from ``ie``.
+
+A plugin is a module with functions marked ``@hookimpl`` whose names are the hook specs in
+``ie.hookspecs``. Register-style hooks receive a ``register(name, factory, help="")`` callable; the
+factory takes the plugin's options mapping and returns an instance of the matching base class. Import
+heavy libraries inside the factory, so ``ie --help`` and ``ie plugins`` stay fast::
+
+    from ie.api import hookimpl
+
+    @hookimpl
+    def ie_register_engines(register):
+        def make(options):
+            from my_engine.client import MyEngine  # heavy import only when used
+            return MyEngine(options)
+        register("my-engine", make, help="Searches my archive")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import pluggy
+
+from ie.api.concepts import DescriptorProvider, TextEmbedder, Vocabulary
+from ie.api.engines import SearchEngine, get_secret, require_secrets
+from ie.api.errors import (
+    AuthError,
+    DuplicatePluginError,
+    EngineError,
+    EngineUnavailableError,
+    IEError,
+    MalformedResponseError,
+    MissingCredentialsError,
+    PluginError,
+    QuotaExceededError,
+    RateLimitedError,
+    UnknownPluginError,
+    WeightsUnavailableError,
+)
+from ie.api.learning import Featurizer, RewardFunction, SSLMethod, SSLModel
+from ie.api.ratelimit import TokenBucket
+from ie.api.runtime import Executor, RunObserver, TargetDataset
+from ie.api.types import (
+    Concept,
+    DownloadOutcome,
+    Hit,
+    ImageRecord,
+    LabeledImage,
+    Outcome,
+    Query,
+    RunEvent,
+    SearchPage,
+    TargetData,
+)
+
+PROJECT_NAME = "ie"
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+class Register(Protocol):
+    """The callable register-style hooks receive."""
+
+    def __call__(self, name: str, factory: Callable[..., Any], *, help: str = "") -> None: ...
+
+
+__all__ = [
+    "AuthError", "Concept", "DescriptorProvider", "DownloadOutcome", "DuplicatePluginError", "EngineError",
+    "EngineUnavailableError", "Executor", "Featurizer", "Hit", "IEError", "ImageRecord", "LabeledImage",
+    "MalformedResponseError", "MissingCredentialsError", "Outcome", "PROJECT_NAME", "PluginError", "Query",
+    "QuotaExceededError", "RateLimitedError", "Register", "RewardFunction", "RunEvent", "RunObserver",
+    "SSLMethod", "SSLModel", "SearchEngine", "SearchPage", "TargetData", "TargetDataset", "TextEmbedder",
+    "TokenBucket", "UnknownPluginError", "Vocabulary", "WeightsUnavailableError", "get_secret", "hookimpl",
+    "require_secrets",
+]

@@ -1,0 +1,104 @@
+"""Search engines: a text query in, normalised hits out."""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from ie.api.errors import MissingCredentialsError, RateLimitedError
+from ie.api.ratelimit import TokenBucket
+from ie.api.types import Hit, SearchPage
+
+
+def get_secret(name: str, options: Mapping[str, Any] | None = None) -> str | None:
+    """A secret from the environment, else from the ``secrets`` the host put into ``options``.
+
+    Secrets are never read from a run's config or written anywhere.
+    """
+    value = os.environ.get(name)
+    if value:
+        return value
+    secrets = (options or {}).get("secrets") or {}
+    return secrets.get(name) or None
+
+
+def require_secrets(engine: str, names: list[str], options: Mapping[str, Any] | None = None, hint: str = "") -> list[str]:
+    """All of ``names`` or a MissingCredentialsError that names the missing variables."""
+    values = [get_secret(n, options) for n in names]
+    missing = [n for n, v in zip(names, values) if not v]
+    if missing:
+        raise MissingCredentialsError(engine, missing, hint)
+    return [v for v in values if v]
+
+
+class SearchEngine(ABC):
+    """Base class of engine plugins. Subclasses implement :meth:`search_page`; :meth:`search` pages,
+    rate-limits and normalises ranks.
+
+    ``options`` is the engine's table of the config (``[engines.<name>]``), e.g. ``rate_per_second``.
+    """
+
+    name: ClassVar[str] = ""
+    max_per_page: ClassVar[int] = 100
+    max_results: ClassVar[int | None] = None  # the service's own cap per query, if any
+    default_rate_per_second: ClassVar[float] = 1.0
+    default_burst: ClassVar[float] = 1.0
+    max_backoff_retries: ClassVar[int] = 3
+    # True for engines whose hits live on this machine (simweb, local over HTTP): the downloader's
+    # SSRF guard then allows loopback/private addresses for this engine's URLs.
+    serves_private_urls: ClassVar[bool] = False
+
+    def __init__(self, options: Mapping[str, Any] | None = None):
+        self.options = dict(options or {})
+        self.rate_limiter = TokenBucket(
+            float(self.options.get("rate_per_second", self.default_rate_per_second)),
+            float(self.options.get("burst", self.default_burst)),
+        )
+
+    @abstractmethod
+    def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
+        """Fetch one page (``page`` starts at 1). Raise the typed errors of :mod:`ie.api.errors`."""
+
+    def search(self, query: str, limit: int) -> list[Hit]:
+        """Up to ``limit`` hits with unique URLs, ranked from 0, across as many pages as needed."""
+        if self.max_results is not None:
+            limit = min(limit, self.max_results)
+        per_page = max(1, min(self.max_per_page, limit))
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        page = 1
+        while len(hits) < limit:
+            result = self._page_with_backoff(query, page, per_page)
+            for hit in result.hits:
+                if hit.url in seen or len(hits) >= limit:
+                    continue
+                seen.add(hit.url)
+                hits.append(_with_rank(hit, len(hits)))
+            if not result.has_more or not result.hits:
+                break
+            page += 1
+        return hits
+
+    def _page_with_backoff(self, query: str, page: int, per_page: int) -> SearchPage:
+        for attempt in range(self.max_backoff_retries + 1):
+            self.rate_limiter.acquire()
+            try:
+                return self.search_page(query, page, per_page)
+            except RateLimitedError as err:
+                if attempt == self.max_backoff_retries:
+                    raise
+                self.rate_limiter.penalize(err.retry_after if err.retry_after is not None else 2.0**attempt)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """Release connections. Called by the host when the engine is no longer needed."""
+
+
+def _with_rank(hit: Hit, rank: int) -> Hit:
+    if hit.rank == rank:
+        return hit
+    from dataclasses import replace
+
+    return replace(hit, rank=rank)

@@ -1,0 +1,91 @@
+"""Typed errors plugins raise so that the loop can act on them (skip an engine, back off, stop)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class IEError(Exception):
+    """Base class of every error internet-explorer raises on purpose; its message is meant for users."""
+
+
+class PluginError(IEError):
+    """A plugin could not be loaded, registered or found."""
+
+
+class DuplicatePluginError(PluginError):
+    def __init__(self, kind: str, name: str, first: str, second: str):
+        super().__init__(
+            f"two plugins register the {kind} {name!r}: {first!r} and {second!r}; "
+            f"uninstall one or block it with IE_DISABLE_PLUGINS={second}"
+        )
+        self.kind, self.name, self.first, self.second = kind, name, first, second
+
+
+class UnknownPluginError(PluginError):
+    def __init__(self, kind: str, name: str, available: Sequence[str]):
+        choices = ", ".join(sorted(available)) or "none"
+        super().__init__(f"no {kind} named {name!r}; available: {choices} (see `ie plugins`)")
+        self.kind, self.name = kind, name
+
+
+class MissingCredentialsError(IEError):
+    """Credentials are missing; the message names the environment variables to set."""
+
+    def __init__(self, engine: str, variables: Sequence[str], hint: str = ""):
+        names = " and ".join(variables)
+        msg = f"{engine}: set {names} in the environment (or in the [secrets] table of ~/.config/ie/config.toml)"
+        super().__init__(msg + (f"; {hint}" if hint else ""))
+        self.engine, self.variables = engine, list(variables)
+
+
+class WeightsUnavailableError(IEError):
+    """Model weights could not be loaded offline; the message says how to pass a local file."""
+
+
+class EngineError(IEError):
+    """Base class of search-engine errors. ``action`` tells the loop what to do: skip, backoff or stop."""
+
+    action = "skip"
+
+    def __init__(self, engine: str, message: str):
+        super().__init__(f"{engine}: {message}")
+        self.engine = engine
+
+
+class AuthError(EngineError):
+    """The service refused the credentials. Stop using this engine for the run."""
+
+    action = "stop"
+
+
+class QuotaExceededError(EngineError):
+    """A daily/hourly quota is spent. Stop using this engine until the quota resets."""
+
+    action = "stop"
+
+    def __init__(self, engine: str, message: str, retry_after: float | None = None):
+        super().__init__(engine, message)
+        self.retry_after = retry_after
+
+
+class RateLimitedError(EngineError):
+    """Too many requests right now (HTTP 429); back off for ``retry_after`` seconds and try again."""
+
+    action = "backoff"
+
+    def __init__(self, engine: str, message: str, retry_after: float | None = None):
+        super().__init__(engine, message)
+        self.retry_after = retry_after
+
+
+class EngineUnavailableError(EngineError):
+    """The service is down, retired or not configured (e.g. Google CSE after 2027-01-01)."""
+
+    action = "stop"
+
+
+class MalformedResponseError(EngineError):
+    """The service answered with something that is not the documented shape. Skip this query."""
+
+    action = "skip"

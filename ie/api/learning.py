@@ -1,0 +1,107 @@
+"""SSL methods, reward functions and the featurizer they share. torch is imported only for type checking,
+so importing the API stays cheap."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import torch
+    from PIL import Image
+
+
+@runtime_checkable
+class Featurizer(Protocol):
+    """Maps image files to L2-normalised features of the current model (batched, no grad, cached).
+
+    ``id`` names the model checkpoint, so caches are keyed by (image sha256, featurizer id).
+    """
+
+    id: str
+
+    def __call__(self, paths: Sequence[Path]) -> torch.Tensor: ...
+
+
+class SSLModel(Protocol):
+    """What an SSL method builds: an ``nn.Module`` with a ``backbone`` (a timm model, ``num_classes=0``)."""
+
+    backbone: torch.nn.Module
+
+    def training_step(self, view_a: torch.Tensor, view_b: torch.Tensor, step: int, total_steps: int) -> torch.Tensor:
+        """Loss for one batch of two augmented views (also updates momentum encoders, if any)."""
+        ...
+
+
+class SSLMethod(ABC):
+    """Base class of SSL-method plugins (MoCo-v3, SimSiam, ...). ``options`` is ``[ssl.<name>]``."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, options: Mapping[str, Any] | None = None):
+        self.options = dict(options or {})
+
+    @abstractmethod
+    def build_model(self, backbone: torch.nn.Module, feature_dim: int) -> torch.nn.Module:
+        """Wrap ``backbone`` with heads, loss and any momentum encoder; the result satisfies :class:`SSLModel`."""
+
+    @abstractmethod
+    def two_view_transform(self, image_size: int) -> Callable[[Image.Image], tuple[torch.Tensor, torch.Tensor]]:
+        """PIL image -> two augmented tensors."""
+
+    @abstractmethod
+    def configure_optimizer(
+        self, model: torch.nn.Module, batch_size: int, total_steps: int
+    ) -> tuple[torch.optim.Optimizer, Any]:
+        """Optimizer and LR scheduler (or None) for ``total_steps`` steps at ``batch_size``."""
+
+
+class RewardFunction(ABC):
+    """Base class of reward plugins: per-image rewards against the target, and a concept's reward."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, options: Mapping[str, Any] | None = None):
+        self.options = dict(options or {})
+
+    @abstractmethod
+    def fit_target(self, target: Sequence[Path], featurizer: Featurizer, class_names: Sequence[str] = ()) -> None:
+        """Prepare for scoring against the target images (called once per iteration: the model changes)."""
+
+    @abstractmethod
+    def score(self, images: Sequence[Path], featurizer: Featurizer) -> np.ndarray:
+        """One reward per image, higher is more target-like."""
+
+    def concept_reward(self, image_rewards: Sequence[float]) -> float:
+        """The paper's rule by default: mean of the top ``top_n`` (10) image rewards of a query."""
+        values = sorted((float(v) for v in image_rewards), reverse=True)[: int(self.options.get("top_n", 10))]
+        return sum(values) / len(values) if values else 0.0
+
+
+def load_open_clip(model_name: str = "RN50", weights: str | None = "openai", device: str = "cpu") -> tuple[Any, Any, Any]:
+    """An open_clip model, its eval preprocessing and tokenizer, shared by the CLIP reward and the CLIP oracle.
+
+    ``weights``: a pretrained tag (``"openai"``, needs the hub once), a local checkpoint file, or ``None`` /
+    ``"random"`` for random init (tests). ``model_name`` may also be ``"local-dir:/path"`` (open_clip's own
+    schema: config + weights in one folder). Offline failures become :class:`ie.api.WeightsUnavailableError`.
+    """
+    import open_clip  # heavy: only when a CLIP model is wanted
+
+    from ie.api.errors import WeightsUnavailableError
+
+    pretrained = None if weights in (None, "", "random", "none") or model_name.startswith("local-dir:") else weights
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=pretrained, device=device)
+        tokenizer = open_clip.get_tokenizer(model_name)
+    except Exception as err:  # noqa: BLE001 - hub/offline/file errors all mean "no weights here"
+        raise WeightsUnavailableError(
+            f"could not load open_clip model {model_name!r} with weights {pretrained!r} "
+            f"({type(err).__name__}: {str(err)[:200]}). Offline? Download the checkpoint once elsewhere and pass its "
+            f"path: `--clip-weights /path/to/{model_name}.pt` (CLI) or options pretrained='/path/to/file' "
+            f"(or model='local-dir:/folder' holding open_clip_config.json + weights)."
+        ) from err
+    model.eval()
+    return model, preprocess, tokenizer

@@ -1,0 +1,62 @@
+"""A thread-safe token bucket. Engines share one per engine instance across concurrent queries."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class TokenBucket:
+    """``rate`` tokens per second, at most ``burst`` saved up. ``acquire()`` blocks until a token is free.
+
+    Hand-written because it is twenty lines and the libraries (pyrate-limiter, limits) bring storage
+    back-ends we do not need; ``clock``/``sleep`` are injectable so tests run without waiting.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if rate <= 0:
+            raise ValueError("rate must be > 0 calls per second")
+        self.rate, self.burst = float(rate), max(1.0, float(burst))
+        self._clock, self._sleep = clock, sleep
+        self._tokens = self.burst
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def per_hour(cls, calls: float, burst: float = 1.0, **kw) -> TokenBucket:
+        return cls(calls / 3600.0, burst, **kw)
+
+    @classmethod
+    def per_minute(cls, calls: float, burst: float = 1.0, **kw) -> TokenBucket:
+        return cls(calls / 60.0, burst, **kw)
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+
+    def acquire(self, tokens: float = 1.0) -> float:
+        """Take ``tokens``; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                self._refill()
+                if self._tokens >= tokens:
+                    self._tokens -= tokens
+                    return waited
+                delay = (tokens - self._tokens) / self.rate
+            self._sleep(delay)
+            waited += delay
+
+    def penalize(self, seconds: float) -> None:
+        """Empty the bucket for ``seconds`` (after a 429 with Retry-After)."""
+        with self._lock:
+            self._refill()
+            self._tokens = min(self._tokens, 0.0) - seconds * self.rate

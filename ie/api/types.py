@@ -1,0 +1,153 @@
+"""Plain data passed between the loop and plugins. Frozen dataclasses: cheap, typed, picklable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One entry of a vocabulary, e.g. the WordNet lemma "red panda" of synset n02509815.
+
+    ``text`` is what a text embedder sees (the paper: ``"{lemma} ({hypernym}): {definition}"``).
+    """
+
+    id: str
+    name: str
+    text: str = ""
+    vocabulary: str = ""
+    synset: str | None = None
+    hypernym: str | None = None
+    definition: str | None = None
+
+    def embed_text(self) -> str:
+        return self.text or self.name
+
+
+@dataclass(frozen=True)
+class Query:
+    """A search string formed from a concept, optionally with a descriptor ("baby" + "duck")."""
+
+    text: str
+    concept_id: str
+    descriptor: str | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result, normalised across engines."""
+
+    url: str
+    engine: str
+    query: str
+    rank: int
+    thumbnail_url: str | None = None
+    title: str | None = None
+    source_page: str | None = None
+    license: str | None = None
+    attribution: str | None = None
+    width: int | None = None
+    height: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """What an engine returns for one page of one query."""
+
+    hits: list[Hit]
+    has_more: bool
+
+
+class Outcome(str, Enum):
+    """Why a URL did or did not become an image in the run. Stored verbatim in the run store."""
+
+    OK = "ok"
+    HTTP_ERROR = "http_error"  # reason carries http_<status>
+    TIMEOUT = "timeout"
+    CONNECTION_ERROR = "connection_error"
+    TOO_LARGE = "too_large"
+    NOT_IMAGE = "not_image"
+    DECODE_ERROR = "decode_error"
+    DECOMPRESSION_BOMB = "decompression_bomb"
+    TOO_SMALL = "too_small"
+    BAD_ASPECT = "bad_aspect"
+    DUPLICATE = "duplicate"
+    NEAR_DUPLICATE = "near_duplicate"
+    LEAK = "leak"
+    BLOCKED_PRIVATE_ADDRESS = "blocked_private_address"
+    BLOCKED_SCHEME = "blocked_scheme"
+    INVALID_URL = "invalid_url"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    ROBOTS_NOAI = "robots_noai"
+    DNS_ERROR = "dns_error"
+
+
+@dataclass(frozen=True)
+class DownloadOutcome:
+    """The recorded fate of one URL. ``reason`` is a short machine-readable detail, e.g. ``http_404``."""
+
+    url: str
+    outcome: Outcome
+    reason: str = ""
+    status_code: int | None = None
+    bytes: int = 0
+    seconds: float = 0.0
+    sha256: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """A validated, re-encoded image stored content-addressed in the run directory."""
+
+    sha256: str
+    path: Path
+    width: int
+    height: int
+    phash: str
+    bytes: int
+    source_url: str | None = None
+
+
+@dataclass(frozen=True)
+class LabeledImage:
+    """An image file of a target dataset; ``label`` is None when the target is unlabeled."""
+
+    path: Path
+    label: int | None = None
+
+
+@dataclass(frozen=True)
+class TargetData:
+    """A target dataset's splits. The test split is what the downloader's leak guard compares against."""
+
+    name: str
+    train: list[LabeledImage]
+    val: list[LabeledImage] = field(default_factory=list)
+    test: list[LabeledImage] = field(default_factory=list)
+    class_names: list[str] = field(default_factory=list)
+
+    @property
+    def labeled(self) -> bool:
+        return bool(self.train) and all(item.label is not None for item in self.train)
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """Something that happened in a run, sent to every run observer.
+
+    kinds: run_started, iteration_started, stage_finished, download_finished, iteration_finished,
+    checkpoint_saved, run_finished.
+    """
+
+    kind: str
+    run_dir: Path
+    iteration: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)

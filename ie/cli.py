@@ -1,0 +1,153 @@
+"""The ``ie`` command line (Typer + rich). Commands live in :mod:`ie.commands` modules and plugins."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import sys
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ie import __version__
+from ie.api import IEError
+
+app = typer.Typer(
+    name="ie",
+    help="internet-explorer: targeted representation learning on the open web.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ie {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """internet-explorer: targeted representation learning on the open web."""
+
+
+@app.command("plugins")
+def plugins_command(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """List plugins: name, kind, distribution, version, status (broken plugins show their error)."""
+    from ie.plugins import get_plugin_manager
+
+    manager = get_plugin_manager()
+    rows = []
+    for info in sorted(manager.plugins.values(), key=lambda i: i.name):
+        kinds = sorted({kind for kind, _ in info.provides})
+        rows.append({
+            "name": info.name,
+            "kind": ",".join(kinds) if kinds else "-",
+            "provides": [f"{kind}:{name}" for kind, name in info.provides],
+            "distribution": info.distribution,
+            "version": info.version,
+            "status": info.status,
+            "error": info.error,
+        })
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="ie plugins")
+    for column in ("name", "kind", "provides", "distribution", "version", "status"):
+        table.add_column(column)
+    for row in rows:
+        style = {"broken": "red", "disabled": "yellow"}.get(row["status"], "")
+        status = row["status"] + (f": {row['error']}" if row["error"] else "")
+        provides = ", ".join(p.split(":", 1)[1] for p in row["provides"])
+        table.add_row(row["name"], row["kind"], provides, row["distribution"] or "", row["version"] or "",
+                      status, style=style)
+    console.print(table)
+
+
+@config_app.command("show")
+def config_show(
+    config: Optional[str] = typer.Option(None, "--config", help="TOML file (default ./ie.toml)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The effective configuration and which secrets are set (values are never shown)."""
+    from ie.config import load_config, secrets_status, user_config_path
+
+    effective = load_config(config).to_dict()
+    secrets = secrets_status()
+    if as_json:
+        typer.echo(json.dumps({"explore": effective, "secrets": secrets}, indent=2))
+        return
+    table = Table(title="effective configuration")
+    table.add_column("key")
+    table.add_column("value")
+    for key, value in effective.items():
+        table.add_row(key, json.dumps(value))
+    console.print(table)
+    secret_table = Table(title=f"secrets (environment, or [secrets] in {user_config_path()})")
+    secret_table.add_column("variable")
+    secret_table.add_column("status")
+    for name, status in secrets.items():
+        secret_table.add_row(name, status)
+    console.print(secret_table)
+
+
+def _load_command_modules() -> None:
+    import ie.commands
+
+    for module in pkgutil.iter_modules(ie.commands.__path__):
+        importlib.import_module(f"ie.commands.{module.name}").register(app)
+
+
+def _load_plugin_commands() -> None:
+    from ie.plugins import get_plugin_manager
+
+    manager = get_plugin_manager()
+    for impl in manager.hook.ie_register_commands.get_hookimpls():
+        try:
+            impl.function(cli=app)
+        except Exception as err:  # noqa: BLE001 - a broken plugin must not take the CLI down
+            err_console.print(f"[yellow]warning:[/] plugin {impl.plugin_name!r} failed to add commands: {err}")
+
+
+_load_command_modules()
+
+
+def main() -> None:
+    """Console-script entry point: user errors print one clear line and exit 2, without a traceback."""
+    import warnings
+
+    def show_warning(message, category, *args, **kwargs):  # type: ignore[no-untyped-def]
+        err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+    warnings.showwarning = show_warning
+    if len(sys.argv) > 1 and sys.argv[1] not in ("--help", "--version", "plugins", "config"):
+        _load_plugin_commands()
+    try:
+        app(standalone_mode=False)
+    except IEError as err:
+        err_console.print(f"[bold red]error:[/] {err}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as err:  # click usage errors
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        raise

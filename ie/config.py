@@ -1,0 +1,144 @@
+"""Configuration: defaults < ``ie.toml`` (or ``--config FILE``) < command-line options.
+
+Secrets (API keys) come only from environment variables or the ``[secrets]`` table of the user config
+file (``$XDG_CONFIG_HOME/ie/config.toml``, default ``~/.config/ie/config.toml``); they are never echoed
+and never written into a run directory. A project ``ie.toml`` that holds a secret is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ie.api import IEError
+
+SECRET_PATTERN = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|CLIENT_ID)$", re.IGNORECASE)
+KNOWN_SECRETS = [
+    "FLICKR_API_KEY", "FLICKR_API_SECRET", "GOOGLE_API_KEY", "GOOGLE_CSE_ID",
+    "OPENVERSE_CLIENT_ID", "OPENVERSE_CLIENT_SECRET",
+]
+
+
+def _f(default: Any, help: str, **kw: Any) -> Any:
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help}, **kw)
+    return field(default=default, metadata={"help": help}, **kw)
+
+
+@dataclass
+class ExploreConfig:
+    """Settings of one exploration run. Paper values in the help; defaults are small, for one CPU machine."""
+
+    target: str = _f("simweb", "Target dataset: a plugin name (simweb, flowers102, ...) or an image folder.")
+    engines: list[str] = _f(["simweb"], "Search engines to query; several are mixed by `engine_weights`.")
+    engine_weights: list[float] = _f([], "Share of queries per engine (default: equal).")
+    ssl: str = _f("mocov3", "SSL method plugin (paper: mocov3).")
+    reward: str = _f("knn", "Reward plugin (paper: knn with k = 15).")
+    vocab: str = _f("simweb", "Concept vocabulary (paper: wordnet, 146,347 concepts).")
+    embedder: str = _f("hashing", "Text embedder for the GP (paper: 384-d MiniLM -> `minilm`).")
+    descriptors: str = _f("", "Descriptor provider ('' = none; `adjectives` offline).")
+    label_set: bool = _f(False, "Label-set mode: prune the vocabulary by class names, query labels half the time.")
+    iterations: int = _f(3, "Iterations (paper: 20-50).")
+    queries_per_iter: int = _f(16, "Concepts sampled per iteration (paper: 256).")
+    images_per_query: int = _f(20, "Hits requested per query (paper: 100).")
+    arch: str = _f("resnet18", "timm backbone (paper: resnet50).")
+    init: str = _f("random", "Backbone init: random | timm:<tag> | a checkpoint file.")
+    image_size: int = _f(64, "Training resolution (paper: 224).")
+    batch_size: int = _f(64, "SSL batch size (paper: 224).")
+    epochs: float = _f(1.0, "Epochs over the iteration's training mix (paper: 10).")
+    max_steps_per_iter: int = _f(40, "Cap on SSL steps per iteration (0 = no cap).")
+    pcr: float = _f(2.0, "Past-to-candidate ratio of the training mix (paper: 2).")
+    replay_fraction: float = _f(0.5, "Share of new images, by reward, added to the replay buffer (paper: 0.5).")
+    resize: int = _f(96, "Shorter side of stored images (0 = keep).")
+    seed: int = _f(0, "Seed of every random choice of the run.")
+    device: str = _f("auto", "auto | cpu | cuda | cuda:N")
+    evaluate: bool = _f(True, "kNN accuracy on the target after each iteration when it has labels.")
+    max_hours: float = _f(0.0, "Stop after this many hours (0 = no limit).")
+    max_images: int = _f(0, "Stop after this many kept images (0 = no limit).")
+    allow_private_hosts: bool = _f(False, "Let the downloader fetch private/loopback addresses.")
+    options: dict[str, dict[str, dict[str, Any]]] = _f({}, "Plugin options: [options.<kind>.<name>] tables.")
+
+    def plugin_options(self, kind: str, name: str) -> dict[str, Any]:
+        return dict(self.options.get(kind, {}).get(name, {}))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExploreConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise IEError(f"unknown config keys: {', '.join(unknown)} (see `ie config show`)")
+        return cls(**data)
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "ie" / "config.toml"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise IEError(f"{path}: not valid TOML: {err}") from None
+    except OSError as err:
+        raise IEError(f"cannot read config {path}: {err.strerror}") from None
+
+
+def find_secrets(data: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of keys that look like secrets."""
+    found: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            path = f"{prefix}{key}"
+            if isinstance(value, dict):
+                found += find_secrets(value, path + ".")
+            elif SECRET_PATTERN.search(str(key)) and value:
+                found.append(path)
+    return found
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> ExploreConfig:
+    """Defaults < the project file (``path`` or ./ie.toml) < ``overrides`` (None values ignored)."""
+    data: dict[str, Any] = {}
+    file = Path(path) if path else Path("ie.toml")
+    if path or file.exists():
+        data = read_toml(file)
+        secrets = find_secrets(data)
+        if secrets:
+            raise IEError(
+                f"{file} holds secrets ({', '.join(secrets)}); put API keys in environment variables "
+                f"or the [secrets] table of {user_config_path()}, never in a project or run config"
+            )
+        data = data.get("explore", data)
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return ExploreConfig.from_dict(data)
+
+
+def user_secrets() -> dict[str, str]:
+    """Secrets from the user config file's [secrets] table (environment variables win at use)."""
+    path = user_config_path()
+    if not path.exists():
+        return {}
+    return {str(k): str(v) for k, v in read_toml(path).get("secrets", {}).items()}
+
+
+def mask(value: str) -> str:
+    return "****" if value else ""
+
+
+def secrets_status() -> dict[str, str]:
+    """For each known secret: 'set (env)', 'set (user config)' or 'missing'; never the value."""
+    from_file = user_secrets()
+    return {
+        name: "set (env)" if os.environ.get(name) else "set (user config)" if from_file.get(name) else "missing"
+        for name in KNOWN_SECRETS
+    }

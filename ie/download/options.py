@@ -1,0 +1,68 @@
+"""Every knob of the downloader in one dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from ie.download.validate import ImageOptions
+
+DEFAULT_USER_AGENT = "internet-explorer/0.1 (research image crawler; honours X-Robots-Tag noai)"
+
+
+@dataclass(frozen=True)
+class DownloadOptions:
+    """Downloader configuration. Times in seconds, sizes in bytes / pixels.
+
+    Security defaults are on: ``allow_private_hosts=False`` refuses loopback/private/link-local targets;
+    ``allowed_hosts`` opens single ``"host:port"`` (or ``"host"``) endpoints without opening everything.
+    """
+
+    # concurrency
+    concurrency: int = 64  # HTTP requests in flight, all hosts together
+    per_host: int = 16  # ... and per host:port
+    workers: int = 0  # decode workers; 0 = one per CPU core
+    executor: Literal["thread", "process"] = "thread"
+    # timeouts
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0  # between two chunks of a response
+    total_timeout: float = 60.0  # one attempt, first byte sent to last byte read (kills slow drips)
+    dns_timeout: float = 10.0
+    # retries
+    retries: int = 2  # extra attempts after connection errors, 408/425/429/5xx
+    backoff_base: float = 0.5  # sleep base * 2**attempt * uniform(0.5, 1.5)
+    backoff_max: float = 10.0
+    max_retry_after: float = 30.0  # honour Retry-After up to this; a longer ask fails the URL instead
+    max_redirects: int = 5
+    # hardening
+    max_bytes: int = 20_000_000  # of decoded body; larger bodies stop early -> too_large
+    min_size: int = 32  # shorter side, source pixels
+    max_aspect: float = 4.0
+    max_pixels: int = 64_000_000  # decompression-bomb limit (header checked before decoding)
+    allow_private_hosts: bool = False
+    allowed_hosts: frozenset[str] = field(default_factory=frozenset)
+    respect_noai: bool = True
+    robots_directives: tuple[str, ...] = ("noai", "noimageai")
+    robots_ua_token: str = "internet-explorer"
+    # output
+    resize_shorter: int | None = 256  # None or 0 = keep the source size
+    jpeg_quality: int = 90
+    hash_kind: Literal["phash", "dhash"] = "phash"
+    phash_threshold: int = 4  # near-duplicate Hamming radius; -1 disables near-dup
+    leak_threshold: int = 8
+    user_agent: str = DEFAULT_USER_AGENT
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.allowed_hosts, frozenset):
+            object.__setattr__(self, "allowed_hosts", frozenset(self.allowed_hosts))
+        if self.concurrency < 1 or self.per_host < 1:
+            raise ValueError("concurrency and per_host must be >= 1")
+
+    def image_options(self) -> ImageOptions:
+        return ImageOptions(min_size=self.min_size, max_aspect=self.max_aspect, max_pixels=self.max_pixels,
+                            resize_shorter=self.resize_shorter or None, jpeg_quality=self.jpeg_quality,
+                            hash_kind=self.hash_kind)
+
+    def replace(self, **changes: object) -> DownloadOptions:
+        return replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,339 @@
+"""The run store: one SQLite database (WAL) plus content-addressed image files.
+
+``runs/<name>/ie.sqlite`` holds every concept, query, hit, download outcome, image, reward, iteration
+stage and checkpoint; ``runs/<name>/images/ab/<sha256>.<ext>`` holds the images, written atomically
+(temp file + fsync + rename) *before* their row is committed. On open, files without rows (a crash
+between rename and commit) are removed and rows without files are dropped with their download
+outcome, so the URL is fetched again: the store and the folder always agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ie.api import Concept, DownloadOutcome, Hit, ImageRecord, Outcome
+from ie.store_schema import MIGRATIONS, SCHEMA_VERSION
+
+DB_NAME = "ie.sqlite"
+
+
+class RunStore:
+    """All persistent state of one run. Thread-safe; several processes may write (SQLite locking)."""
+
+    def __init__(self, run_dir: Path, conn: sqlite3.Connection):
+        self.run_dir = run_dir
+        self.images_dir = run_dir / "images"
+        self._conn = conn
+        self._lock = threading.RLock()
+
+    # opening ---------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, run_dir: str | Path, *, reconcile: bool = True) -> RunStore:
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(run_dir / DB_NAME, timeout=60, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=60000")
+        store = cls(run_dir, conn)
+        store._migrate()
+        # Every open store holds a shared lock on run_dir/.lock. Reconciling deletes files that have no
+        # row yet, which is only safe when no other process is between writing a file and committing it:
+        # so reconcile only when the exclusive lock can be had, then downgrade to shared.
+        store._lock_file = open(run_dir / ".lock", "a+")  # noqa: SIM115 - held for the store's lifetime
+        try:
+            fcntl.flock(store._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if reconcile:
+                store.reconcile()
+        except BlockingIOError:
+            pass
+        fcntl.flock(store._lock_file, fcntl.LOCK_SH)
+        return store
+
+    @staticmethod
+    def exists(run_dir: str | Path) -> bool:
+        return (Path(run_dir) / DB_NAME).exists()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+            lock_file = getattr(self, "_lock_file", None)
+            if lock_file is not None:
+                lock_file.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``: one writer at a time, all or nothing."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def _migrate(self) -> None:
+        with self.transaction() as c:
+            c.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.run_dir / DB_NAME} has schema v{version}, newer than this ie (v{SCHEMA_VERSION}); upgrade ie"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[target]:
+                    c.execute(statement)
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.query("SELECT value FROM meta WHERE key='schema_version'")[0][0])
+
+    # run metadata and resumable state --------------------------------------------------------
+    def set_state(self, key: str, value: Any) -> None:
+        """Store a JSON-able value (run config, sampler state, ...)."""
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO state (key, value, updated) VALUES (?, ?, ?)",
+                      (key, json.dumps(value), time.time()))
+
+    def get_state(self, key: str, default: Any = None) -> Any:
+        rows = self.query("SELECT value FROM state WHERE key=?", (key,))
+        return json.loads(rows[0][0]) if rows else default
+
+    def stage_done(self, iteration: int, stage: str) -> bool:
+        rows = self.query("SELECT status FROM stages WHERE iteration=? AND stage=?", (iteration, stage))
+        return bool(rows) and rows[0][0] == "done"
+
+    def mark_stage(self, iteration: int, stage: str, status: str = "done", info: dict | None = None) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO stages (iteration, stage, status, info, updated) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(iteration, stage) DO UPDATE SET status=excluded.status, info=excluded.info, "
+                "updated=excluded.updated",
+                (iteration, stage, status, json.dumps(info or {}), time.time()),
+            )
+
+    def stages(self) -> list[sqlite3.Row]:
+        return self.query("SELECT * FROM stages ORDER BY iteration, updated")
+
+    # concepts, queries, hits ----------------------------------------------------------------
+    def add_concepts(self, concepts: Iterable[Concept]) -> None:
+        rows = [(c.id, c.name, c.text, c.vocabulary, c.synset) for c in concepts]
+        with self.transaction() as c:
+            c.executemany("INSERT OR IGNORE INTO concepts (id, name, text, vocabulary, synset) VALUES (?,?,?,?,?)", rows)
+
+    def add_query(self, iteration: int, concept_id: str, text: str, engine: str, descriptor: str | None = None) -> int:
+        """Insert a planned query (idempotent per (engine, text)); returns its id."""
+        with self.transaction() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO queries (iteration, concept_id, text, engine, descriptor, status) "
+                "VALUES (?, ?, ?, ?, ?, 'planned')",
+                (iteration, concept_id, text, engine, descriptor),
+            )
+            return int(c.execute("SELECT id FROM queries WHERE engine=? AND text=?", (engine, text)).fetchone()[0])
+
+    def finish_query(self, query_id: int, hits: Sequence[Hit], error: str | None = None) -> None:
+        """Record a query's hits and status in one transaction (so a crash never half-records it)."""
+        with self.transaction() as c:
+            c.executemany(
+                "INSERT OR IGNORE INTO hits (query_id, url, rank, engine, title, thumbnail_url, source_page, license, "
+                "attribution, width, height, extra) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(query_id, h.url, h.rank, h.engine, h.title, h.thumbnail_url, h.source_page, h.license,
+                  h.attribution, h.width, h.height, json.dumps(h.extra)) for h in hits],
+            )
+            c.execute("UPDATE queries SET status=?, n_hits=?, error=?, finished=? WHERE id=?",
+                      ("failed" if error else "done", len(hits), error, time.time(), query_id))
+
+    def queries(self, iteration: int | None = None, status: str | None = None) -> list[sqlite3.Row]:
+        sql, params = "SELECT * FROM queries WHERE 1=1", []
+        if iteration is not None:
+            sql, params = sql + " AND iteration=?", params + [iteration]
+        if status is not None:
+            sql, params = sql + " AND status=?", params + [status]
+        return self.query(sql + " ORDER BY id", params)
+
+    def hits(self, query_id: int) -> list[sqlite3.Row]:
+        return self.query("SELECT * FROM hits WHERE query_id=? ORDER BY rank", (query_id,))
+
+    def searched(self, engine: str, text: str) -> bool:
+        rows = self.query("SELECT status FROM queries WHERE engine=? AND text=?", (engine, text))
+        return bool(rows) and rows[0][0] in ("done", "failed")
+
+    # downloads and images -------------------------------------------------------------------
+    def downloaded_urls(self) -> set[str]:
+        return {r[0] for r in self.query("SELECT url FROM downloads")}
+
+    def record_download(self, outcome: DownloadOutcome, iteration: int | None = None) -> None:
+        with self.transaction() as c:
+            self._insert_download(c, outcome, iteration)
+
+    def _insert_download(self, c: sqlite3.Connection, o: DownloadOutcome, iteration: int | None) -> None:
+        c.execute(
+            "INSERT OR IGNORE INTO downloads (url, outcome, reason, status_code, bytes, seconds, sha256, iteration, "
+            "finished) VALUES (?,?,?,?,?,?,?,?,?)",
+            (o.url, Outcome(o.outcome).value, o.reason, o.status_code, o.bytes, o.seconds, o.sha256, iteration,
+             time.time()),
+        )
+
+    def image_path(self, sha256: str, ext: str = "jpg") -> Path:
+        return self.images_dir / sha256[:2] / f"{sha256}.{ext}"
+
+    def write_image_file(self, data: bytes, ext: str = "jpg") -> tuple[str, Path]:
+        """Write ``data`` content-addressed and atomically; returns (sha256, path). Idempotent."""
+        sha = hashlib.sha256(data).hexdigest()
+        path = self.image_path(sha, ext)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        return sha, path
+
+    def add_image(
+        self,
+        data: bytes,
+        *,
+        width: int,
+        height: int,
+        phash: str,
+        source_url: str | None = None,
+        iteration: int | None = None,
+        ext: str = "jpg",
+        outcome: DownloadOutcome | None = None,
+    ) -> ImageRecord:
+        """Write the file, then record the image (and, if given, its URL's outcome) in one transaction."""
+        sha, path = self.write_image_file(data, ext)
+        if outcome is not None and outcome.sha256 != sha:
+            outcome = dataclasses.replace(outcome, sha256=sha)
+        with self.transaction() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO images (sha256, path, width, height, phash, bytes, source_url, iteration, "
+                "created) VALUES (?,?,?,?,?,?,?,?,?)",
+                (sha, str(path.relative_to(self.run_dir)), width, height, phash, len(data), source_url, iteration,
+                 time.time()),
+            )
+            if outcome is not None:
+                self._insert_download(c, outcome, iteration)
+        return ImageRecord(sha, path, width, height, phash, len(data), source_url)
+
+    def images(self, iteration: int | None = None) -> list[ImageRecord]:
+        sql, params = "SELECT * FROM images", ()
+        if iteration is not None:
+            sql, params = sql + " WHERE iteration=?", (iteration,)
+        return [self._image(r) for r in self.query(sql + " ORDER BY created, sha256", params)]
+
+    def image_hashes(self) -> list[tuple[str, str]]:
+        """(sha256, perceptual hash) of every image, to seed the dedupe index on resume."""
+        return [(r[0], r[1]) for r in self.query("SELECT sha256, phash FROM images")]
+
+    def _image(self, r: sqlite3.Row) -> ImageRecord:
+        return ImageRecord(r["sha256"], self.run_dir / r["path"], r["width"], r["height"], r["phash"], r["bytes"],
+                           r["source_url"])
+
+    def outcome_counts(self) -> dict[str, int]:
+        return {r[0]: r[1] for r in self.query("SELECT outcome, COUNT(*) FROM downloads GROUP BY outcome")}
+
+    # rewards, replay, checkpoints -----------------------------------------------------------
+    def add_image_rewards(self, iteration: int, rewards: dict[str, float], reward_fn: str) -> None:
+        with self.transaction() as c:
+            c.executemany("INSERT OR IGNORE INTO image_rewards (sha256, iteration, reward_fn, value) VALUES (?,?,?,?)",
+                          [(sha, iteration, reward_fn, float(v)) for sha, v in rewards.items()])
+
+    def image_rewards(self, iteration: int | None = None) -> dict[str, float]:
+        sql, params = "SELECT sha256, value FROM image_rewards", ()
+        if iteration is not None:
+            sql, params = sql + " WHERE iteration=?", (iteration,)
+        return {r[0]: r[1] for r in self.query(sql, params)}
+
+    def add_concept_rewards(self, iteration: int, rewards: Sequence[tuple[int, str, float]]) -> None:
+        """(query_id, concept_id, reward) triples."""
+        with self.transaction() as c:
+            c.executemany("INSERT OR IGNORE INTO concept_rewards (query_id, concept_id, iteration, value) VALUES (?,?,?,?)",
+                          [(q, cid, iteration, float(v)) for q, cid, v in rewards])
+
+    def concept_rewards(self) -> list[sqlite3.Row]:
+        return self.query("SELECT * FROM concept_rewards ORDER BY iteration, query_id")
+
+    def add_to_replay(self, iteration: int, shas: Iterable[str]) -> None:
+        with self.transaction() as c:
+            c.executemany("INSERT OR IGNORE INTO replay (sha256, iteration) VALUES (?, ?)", [(s, iteration) for s in shas])
+
+    def replay(self) -> list[ImageRecord]:
+        return [self._image(r) for r in self.query(
+            "SELECT i.* FROM replay r JOIN images i USING (sha256) ORDER BY r.iteration, i.sha256")]
+
+    def add_checkpoint(self, iteration: int, path: Path, step: int, kind: str = "model") -> None:
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO checkpoints (iteration, kind, path, step, created) VALUES (?,?,?,?,?)",
+                      (iteration, kind, str(path), step, time.time()))
+
+    def latest_checkpoint(self, kind: str = "model") -> sqlite3.Row | None:
+        rows = self.query("SELECT * FROM checkpoints WHERE kind=? ORDER BY iteration DESC LIMIT 1", (kind,))
+        return rows[0] if rows else None
+
+    def add_metrics(self, iteration: int, metrics: dict[str, float]) -> None:
+        with self.transaction() as c:
+            c.executemany("INSERT OR REPLACE INTO metrics (iteration, key, value) VALUES (?,?,?)",
+                          [(iteration, k, float(v)) for k, v in metrics.items()])
+
+    def metrics(self) -> dict[int, dict[str, float]]:
+        out: dict[int, dict[str, float]] = {}
+        for r in self.query("SELECT iteration, key, value FROM metrics ORDER BY iteration"):
+            out.setdefault(r[0], {})[r[1]] = r[2]
+        return out
+
+    # crash recovery -------------------------------------------------------------------------
+    def reconcile(self) -> dict[str, int]:
+        """Make files and rows agree after a crash; returns what was fixed."""
+        fixed = {"temp_files": 0, "orphan_files": 0, "missing_files": 0}
+        if self.images_dir.exists():
+            known = {r[0] for r in self.query("SELECT path FROM images")}
+            for path in self.images_dir.rglob("*"):
+                if not path.is_file():
+                    continue
+                if path.name.startswith(".") and path.name.endswith(".tmp"):
+                    path.unlink(missing_ok=True)
+                    fixed["temp_files"] += 1
+                elif str(path.relative_to(self.run_dir)) not in known:
+                    path.unlink(missing_ok=True)  # written, never committed: its URL is not recorded either
+                    fixed["orphan_files"] += 1
+        missing = [r[0] for r in self.query("SELECT sha256, path FROM images") if not (self.run_dir / r[1]).exists()]
+        if missing:
+            with self.transaction() as c:
+                for sha in missing:
+                    c.execute("DELETE FROM downloads WHERE sha256=?", (sha,))
+                    for table in ("image_rewards", "replay", "images"):
+                        c.execute(f"DELETE FROM {table} WHERE sha256=?", (sha,))
+            fixed["missing_files"] = len(missing)
+        return fixed
+
+    def integrity_ok(self) -> bool:
+        return self.query("PRAGMA integrity_check")[0][0] == "ok"

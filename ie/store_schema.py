@@ -1,0 +1,36 @@
+"""Versioned schema of the run store. Add a new entry to MIGRATIONS for every change; never edit old ones."""
+
+from __future__ import annotations
+
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        """CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated REAL)""",
+        """CREATE TABLE stages (iteration INTEGER NOT NULL, stage TEXT NOT NULL, status TEXT NOT NULL,
+               info TEXT, updated REAL, PRIMARY KEY (iteration, stage))""",
+        """CREATE TABLE concepts (id TEXT PRIMARY KEY, name TEXT NOT NULL, text TEXT, vocabulary TEXT,
+               synset TEXT)""",
+        """CREATE TABLE queries (id INTEGER PRIMARY KEY, iteration INTEGER NOT NULL, concept_id TEXT NOT NULL,
+               text TEXT NOT NULL, engine TEXT NOT NULL, descriptor TEXT, status TEXT NOT NULL,
+               n_hits INTEGER, error TEXT, finished REAL, UNIQUE (engine, text))""",
+        """CREATE TABLE hits (id INTEGER PRIMARY KEY, query_id INTEGER NOT NULL REFERENCES queries(id),
+               url TEXT NOT NULL, rank INTEGER, engine TEXT, title TEXT, thumbnail_url TEXT, source_page TEXT,
+               license TEXT, attribution TEXT, width INTEGER, height INTEGER, extra TEXT,
+               UNIQUE (query_id, url))""",
+        "CREATE INDEX hits_url ON hits (url)",
+        """CREATE TABLE downloads (url TEXT PRIMARY KEY, outcome TEXT NOT NULL, reason TEXT,
+               status_code INTEGER, bytes INTEGER, seconds REAL, sha256 TEXT, iteration INTEGER, finished REAL)""",
+        "CREATE INDEX downloads_sha ON downloads (sha256)",
+        """CREATE TABLE images (sha256 TEXT PRIMARY KEY, path TEXT NOT NULL, width INTEGER, height INTEGER,
+               phash TEXT, bytes INTEGER, source_url TEXT, iteration INTEGER, created REAL)""",
+        """CREATE TABLE image_rewards (sha256 TEXT NOT NULL, iteration INTEGER NOT NULL, reward_fn TEXT NOT NULL,
+               value REAL NOT NULL, PRIMARY KEY (sha256, reward_fn))""",
+        """CREATE TABLE concept_rewards (query_id INTEGER PRIMARY KEY REFERENCES queries(id),
+               concept_id TEXT NOT NULL, iteration INTEGER NOT NULL, value REAL NOT NULL)""",
+        """CREATE TABLE replay (sha256 TEXT PRIMARY KEY, iteration INTEGER NOT NULL)""",
+        """CREATE TABLE checkpoints (iteration INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,
+               step INTEGER, created REAL, PRIMARY KEY (iteration, kind))""",
+        """CREATE TABLE metrics (iteration INTEGER NOT NULL, key TEXT NOT NULL, value REAL,
+               PRIMARY KEY (iteration, key))""",
+    ],
+}
+SCHEMA_VERSION = max(MIGRATIONS)

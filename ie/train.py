@@ -1,0 +1,306 @@
+"""The SSL trainer: any :class:`ie.api.SSLMethod` on any timm backbone, resumable step for step.
+
+A checkpoint (``checkpoint_dir/step-0000123.pt``, written atomically) holds the whole SSL model (backbone,
+heads, momentum encoder), optimizer, LR scheduler, AMP scaler, RNG states, losses so far and the run's
+configuration. :meth:`Trainer.fit` resumes from the newest one in ``checkpoint_dir``; because the data of step
+``s`` is a pure function of (seed, s) (see :mod:`ie.data`), the resumed run computes the same next steps.
+
+Across explorer iterations (a fresh ``checkpoint_dir`` each), carry the model over with
+:meth:`Trainer.load` (whole SSL model: backbone + heads + momentum encoder; fresh optimizer and schedule),
+or start only the backbone from a file with ``init="checkpoint:<path>"``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import random
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ie.api import IEError, SSLMethod
+from ie.backbones import IE_CHECKPOINT_FORMAT, create_backbone, load_backbone_weights, read_checkpoint
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+log = logging.getLogger(__name__)
+CHECKPOINT_RE = re.compile(r"^step-(\d+)\.pt$")
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Path
+    losses: list[float]
+    steps: int  # steps done in total (including those before a resume)
+    images_per_second: float  # of this call's steps (0 when nothing was left to do)
+    resumed_from: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
+    """The checkpoint with the highest step in ``checkpoint_dir``, if any."""
+    found = [(int(m.group(1)), p) for p in Path(checkpoint_dir).glob("step-*.pt") if (m := CHECKPOINT_RE.match(p.name))]
+    return max(found)[1] if found else None
+
+
+def _rng_state() -> dict[str, Any]:
+    import numpy as np
+    import torch
+
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    import numpy as np
+    import torch
+
+    random.setstate((state["python"][0], tuple(state["python"][1]), state["python"][2]))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _fingerprint(paths: Sequence[Path]) -> str:
+    return hashlib.sha256("\n".join(map(str, paths)).encode()).hexdigest()[:16]
+
+
+class Trainer:
+    """Trains ``method`` on a timm ``arch`` backbone. See the module docstring for checkpoints and resume."""
+
+    def __init__(
+        self,
+        method: SSLMethod,
+        arch: str,
+        *,
+        image_size: int,
+        batch_size: int,
+        checkpoint_dir: Path,
+        device: str = "auto",
+        seed: int = 0,
+        num_workers: int = 0,
+        checkpoint_every: int = 0,
+        init: str = "random",
+        amp: bool = True,
+        grad_clip: float | None = 3.0,
+        keep_checkpoints: int = 2,
+    ):
+        import torch
+
+        if batch_size < 2:
+            raise IEError("batch_size must be >= 2 (batch norm and contrastive losses need pairs)")
+        self.method, self.arch, self.image_size, self.batch_size = method, arch, image_size, batch_size
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self.device = resolve_device(device)
+        self.seed, self.num_workers, self.checkpoint_every = seed, num_workers, checkpoint_every
+        self.grad_clip, self.keep_checkpoints = grad_clip, keep_checkpoints
+        self.on_cuda = self.device.startswith("cuda")
+        self.amp_dtype = None
+        if amp and self.on_cuda:
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        seed_everything(seed)
+        backbone, self.feature_dim = create_backbone(arch, init, image_size)
+        self.model = method.build_model(backbone, self.feature_dim)
+        if not hasattr(self.model, "training_step") or not hasattr(self.model, "backbone"):
+            raise IEError(f"SSL method {method.name!r} built a model without backbone/training_step (ie.api.SSLModel)")
+        self.model.to(self.device)
+        if self.on_cuda:
+            self.model.to(memory_format=torch.channels_last)
+            torch.backends.cudnn.benchmark = True
+
+    @property
+    def backbone(self) -> torch.nn.Module:
+        return self.model.backbone
+
+    # weights -------------------------------------------------------------------------------
+    def load(self, path: Path) -> None:
+        """Continue from a previous run: the whole SSL model from an ``ie train`` checkpoint (optimizer and
+        schedule start fresh), or only the backbone (and momentum copy) from any other backbone checkpoint."""
+        obj = read_checkpoint(Path(path))
+        if obj.get("format") == IE_CHECKPOINT_FORMAT:
+            self.model.load_state_dict(obj["model"])
+            return
+        load_backbone_weights(self.backbone, Path(path))
+        momentum = getattr(self.model, "momentum_backbone", None)
+        if momentum is not None:
+            momentum.load_state_dict(self.backbone.state_dict())
+
+    def save_timm_state_dict(self, path: Path) -> Path:
+        """The backbone's weights, loadable by ``timm.create_model(arch, num_classes=0,
+        pretrained=True, pretrained_cfg_overlay=dict(file=path))``; ``.safetensors`` or torch format by suffix."""
+        import torch
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().to("cpu").contiguous() for k, v in self.backbone.state_dict().items()}
+        tmp = path.with_name(path.name + ".tmp")
+        if path.suffix == ".safetensors":
+            from safetensors.torch import save_file
+
+            save_file(state, str(tmp))
+        else:
+            torch.save(state, tmp)
+        os.replace(tmp, path)
+        return path
+
+    # checkpoints ---------------------------------------------------------------------------
+    def _save(self, step: int, total_steps: int, optimizer: Any, scheduler: Any, scaler: Any,
+              losses: list[float], fingerprint: str) -> Path:
+        import torch
+
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        path = self.checkpoint_dir / f"step-{step:07d}.pt"
+        state = {
+            "format": IE_CHECKPOINT_FORMAT, "arch": self.arch, "ssl": self.method.name,
+            "ssl_options": dict(self.method.options), "image_size": self.image_size, "batch_size": self.batch_size,
+            "seed": self.seed, "feature_dim": self.feature_dim, "step": step, "total_steps": total_steps,
+            "model": self.model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "scaler": scaler.state_dict(), "rng": _rng_state(), "losses": list(losses), "data": fingerprint,
+        }
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+        older = sorted(p for p in self.checkpoint_dir.glob("step-*.pt") if CHECKPOINT_RE.match(p.name) and p != path)
+        for stale in older[: max(0, len(older) - (self.keep_checkpoints - 1))]:
+            stale.unlink(missing_ok=True)
+        return path
+
+    def _restore(self, path: Path, total_steps: int, optimizer: Any, scheduler: Any, scaler: Any) -> dict[str, Any]:
+        import torch
+
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if state.get("format") != IE_CHECKPOINT_FORMAT:
+            raise IEError(f"{path} is not an ie train checkpoint")
+        if state["arch"] != self.arch or state["ssl"] != self.method.name:
+            raise IEError(f"{path} was written for {state['ssl']}/{state['arch']}, not {self.method.name}/{self.arch}; "
+                          f"use another checkpoint dir")
+        self.model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and state["scheduler"] is not None:
+            if state["total_steps"] == total_steps:
+                scheduler.load_state_dict(state["scheduler"])
+            else:  # the schedule was made for another length: replay this one's first steps instead
+                for _ in range(int(state["step"])):
+                    scheduler.step()
+        scaler.load_state_dict(state["scaler"])
+        _set_rng_state(state["rng"])
+        return state
+
+    # training ------------------------------------------------------------------------------
+    def fit(self, image_paths: Sequence[Path], steps: int) -> TrainResult:
+        """Train until ``steps`` steps are done, resuming from the newest checkpoint in ``checkpoint_dir``."""
+        import torch
+        from torch.utils.data import DataLoader
+
+        from ie.data import SeededTwoViewDataset, StepBatchSampler
+
+        paths = [Path(p) for p in image_paths]
+        fingerprint = _fingerprint(paths)
+        optimizer, scheduler = self.method.configure_optimizer(self.model, self.batch_size, steps)
+        scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        losses: list[float] = []
+        start = 0
+        latest = latest_checkpoint(self.checkpoint_dir)
+        if latest is not None:
+            state = self._restore(latest, steps, optimizer, scheduler, scaler)
+            start, losses = int(state["step"]), list(state["losses"])
+            if state["total_steps"] != steps:
+                log.warning("%s was made for %s total steps, resuming towards %s", latest, state["total_steps"], steps)
+            if state["data"] != fingerprint:
+                log.warning("%s was trained on another image list; resuming on the new one", latest)
+            log.info("resuming %s from step %d", self.checkpoint_dir, start)
+            if start >= steps:
+                return TrainResult(latest, losses, start, 0.0, resumed_from=start)
+        else:
+            seed_everything(self.seed)
+
+        sampler = StepBatchSampler(len(paths), self.batch_size, self.seed, start, steps)
+        loader = DataLoader(
+            SeededTwoViewDataset(paths, self.method.two_view_transform(self.image_size)),
+            batch_sampler=sampler, num_workers=self.num_workers, pin_memory=self.on_cuda,
+            persistent_workers=False, prefetch_factor=4 if self.num_workers else None,
+        )
+        memory_format = torch.channels_last if self.on_cuda else torch.contiguous_format
+        autocast = (partial(torch.autocast, "cuda", dtype=self.amp_dtype) if self.amp_dtype is not None
+                    else contextlib.nullcontext)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.model.train()
+        pending: list[torch.Tensor] = []  # losses as device tensors: one sync per checkpoint, not per step
+        checkpoint = latest
+        began = time.perf_counter()
+        step = start
+        for step, (view_a, view_b) in enumerate(loader, start=start):
+            view_a = view_a.to(self.device, non_blocking=True, memory_format=memory_format)
+            view_b = view_b.to(self.device, non_blocking=True, memory_format=memory_format)
+            with autocast():
+                loss = self.model.training_step(view_a, view_b, step, steps)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if self.grad_clip:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            if scheduler is not None:
+                scheduler.step()
+            pending.append(loss.detach().float())
+            done = step + 1
+            if (self.checkpoint_every and done % self.checkpoint_every == 0) or done == steps:
+                losses.extend(self._drain(pending))
+                checkpoint = self._save(done, steps, optimizer, scheduler, scaler, losses, fingerprint)
+        if self.on_cuda:
+            torch.cuda.synchronize()
+        elapsed = time.perf_counter() - began
+        losses.extend(self._drain(pending))
+        ran = len(sampler)
+        if checkpoint is None:  # steps == 0
+            checkpoint = self._save(start, steps, optimizer, scheduler, scaler, losses, fingerprint)
+        return TrainResult(checkpoint, losses, steps, ran * self.batch_size / elapsed if ran else 0.0,
+                           resumed_from=start)
+
+    @staticmethod
+    def _drain(pending: list[Any]) -> list[float]:
+        import torch
+
+        if not pending:
+            return []
+        values = torch.stack(pending).cpu().tolist()
+        pending.clear()
+        if not all(v == v and abs(v) != float("inf") for v in values):
+            raise IEError("training diverged (non-finite loss); lower the learning rate or enable grad clipping")
+        return values

@@ -1,0 +1,155 @@
+"""Shared HTTP plumbing of the built-in engines: an httpx client with timeouts and a descriptive
+User-Agent, and the mapping of HTTP failures to the typed errors of :mod:`ie.api.errors`.
+
+Private to ``ie_plugins.engines``; imports only ``ie.api`` from ie.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import html
+import os
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from ie.api import (
+    AuthError,
+    EngineError,
+    EngineUnavailableError,
+    MalformedResponseError,
+    RateLimitedError,
+)
+
+PROJECT_URL = "https://github.com/internet-explorer/internet-explorer"
+
+
+def version() -> str:
+    try:
+        import importlib.metadata
+
+        return importlib.metadata.version("internet-explorer")
+    except Exception:  # noqa: BLE001 - running from a checkout
+        return "0"
+
+
+def user_agent(options: Mapping[str, Any] | None = None) -> str:
+    """``internet-explorer/<version> (<project url>; <contact>)``, as the Wikimedia policy asks.
+
+    The contact comes from ``options["contact"]`` or ``IE_CONTACT`` (an e-mail or a URL).
+    """
+    options = options or {}
+    if options.get("user_agent"):
+        return str(options["user_agent"])
+    contact = options.get("contact") or os.environ.get("IE_CONTACT") or "set IE_CONTACT to your e-mail"
+    return f"internet-explorer/{version()} ({PROJECT_URL}; {contact}) httpx/{httpx.__version__}"
+
+
+def make_client(options: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> httpx.Client:
+    """An httpx client honouring ``options["timeout"]`` (seconds, default 30; connect 10)."""
+    timeout = float(options.get("timeout", 30.0))
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+        headers={"User-Agent": user_agent(options), "Accept": "application/json", **dict(headers or {})},
+        follow_redirects=True,
+    )
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date. None when absent/garbled."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def request(engine: str, client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """Send a request; transport failures become :class:`EngineUnavailableError`."""
+    try:
+        return client.request(method, url, **kwargs)
+    except httpx.TimeoutException as err:
+        raise EngineUnavailableError(engine, f"timed out talking to {url} ({type(err).__name__})") from err
+    except httpx.HTTPError as err:
+        raise EngineUnavailableError(engine, f"cannot reach {url}: {err}") from err
+
+
+def raise_for_status(engine: str, response: httpx.Response, detail: str = "") -> None:
+    """Map an HTTP error status to a typed error (2xx/3xx pass)."""
+    status = response.status_code
+    if status < 400:
+        return
+    detail = detail or _short(response.text)
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if status in (401, 403):
+        raise AuthError(engine, f"HTTP {status}: the service refused the credentials ({detail})")
+    if status == 429:
+        raise RateLimitedError(engine, f"HTTP 429 too many requests ({detail})", retry_after)
+    if status == 503 and retry_after is not None:
+        raise RateLimitedError(engine, f"HTTP 503, retry after {retry_after:.0f}s ({detail})", retry_after)
+    if status >= 500:
+        raise EngineUnavailableError(engine, f"HTTP {status} server error ({detail})")
+    raise EngineError(engine, f"HTTP {status} ({detail})")
+
+
+def json_body(engine: str, response: httpx.Response) -> Any:
+    """The decoded JSON body or a :class:`MalformedResponseError`."""
+    try:
+        return response.json()
+    except ValueError as err:
+        raise MalformedResponseError(engine, f"response is not JSON: {_short(response.text)!r}") from err
+
+
+def get_json(engine: str, client: httpx.Client, method: str, url: str, **kwargs: Any) -> Any:
+    """request + raise_for_status + json_body."""
+    response = request(engine, client, method, url, **kwargs)
+    raise_for_status(engine, response)
+    return json_body(engine, response)
+
+
+def expect(engine: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    """``value`` if it is a ``kind``, else a :class:`MalformedResponseError` naming ``what``."""
+    if not isinstance(value, kind):
+        raise MalformedResponseError(engine, f"expected {what}, got {type(value).__name__}")
+    return value
+
+
+def as_int(value: Any) -> int | None:
+    """int(value) or None (services send sizes as numbers or strings)."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def strip_html(text: Any) -> str | None:
+    """Plain text from a snippet of HTML (Wikimedia's extmetadata values are HTML)."""
+    if text in (None, ""):
+        return None
+    return " ".join(html.unescape(_TAG.sub(" ", str(text))).split()) or None
+
+
+def option_bool(options: Mapping[str, Any], key: str, default: bool) -> bool:
+    """A boolean option that may arrive as a string from the command line."""
+    value = options.get(key, default)
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _short(text: str, n: int = 200) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 3] + "..."

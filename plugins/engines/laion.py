@@ -1,0 +1,97 @@
+"""kNN text-to-image search against a clip-retrieval compatible backend (``clip_back``).
+
+The public LAION service (knn.laion.ai) is down since 2024, so the backend URL and the index name are
+required: options ``url`` and ``index`` (or env ``IE_LAION_URL`` / ``IE_LAION_INDEX``), e.g. a
+self-hosted ``clip-retrieval back`` over LAION-5B or your own embeddings. The API is one POST to
+``<url>/knn-service``; we do not depend on the clip-retrieval package (its pins conflict).
+
+The service has no pagination: a search asks for ``num_images = limit`` at once (page ``p`` of size
+``n`` asks for ``p * n`` and keeps the tail). Other options: ``use_safety_model`` (default true),
+``use_violence_detector`` (true), ``deduplicate`` (true), ``aesthetic_score`` ("" or 0-9),
+``aesthetic_weight`` (0.5), ``modality`` ("image"), ``oversample`` (num_result_ids = oversample *
+num_images, default 2, to leave room for the safety/dedup filters), ``rate_per_second``, ``timeout``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from ie.api import EngineError, EngineUnavailableError, Hit, MalformedResponseError, SearchEngine, SearchPage, hookimpl
+from ie_plugins.engines import _http
+
+MAX_IMAGES = 10000
+
+
+class LaionEngine(SearchEngine):
+    """``POST <url>/knn-service`` with ``modality="image"``; hits carry the kNN similarity in ``extra``."""
+
+    name: ClassVar[str] = "laion"
+    max_per_page: ClassVar[int] = MAX_IMAGES
+    max_results: ClassVar[int | None] = MAX_IMAGES
+    default_rate_per_second: ClassVar[float] = 5.0
+    default_burst: ClassVar[float] = 5.0
+
+    def __init__(self, options: Mapping[str, Any] | None = None):
+        super().__init__(options)
+        url = self.options.get("url") or self.options.get("base_url") or os.environ.get("IE_LAION_URL")
+        index = self.options.get("index") or os.environ.get("IE_LAION_INDEX")
+        missing = [name for name, value in (("url", url), ("index", index)) if not value]
+        if missing:
+            raise EngineUnavailableError(
+                self.name,
+                f"set option(s) {' and '.join(missing)} (--option url=http://host:1234 --option index=laion5B-L-14, "
+                "[engines.laion] in ie.toml, or IE_LAION_URL / IE_LAION_INDEX): the public LAION kNN service is "
+                "down since 2024, point this engine at a self-hosted clip-retrieval backend",
+            )
+        self.url = str(url).rstrip("/")
+        self.index = str(index)
+        self._client = _http.make_client(self.options)
+
+    def payload(self, query: str, num_images: int) -> dict[str, Any]:
+        o = self.options
+        oversample = max(1.0, float(o.get("oversample", 2)))
+        aesthetic = o.get("aesthetic_score", "")
+        return {
+            "text": query, "image": None, "image_url": None, "embedding_input": None,
+            "modality": str(o.get("modality", "image")), "indice_name": self.index,
+            "num_images": num_images, "num_result_ids": int(num_images * oversample), "use_mclip": False,
+            "deduplicate": _http.option_bool(o, "deduplicate", True),
+            "use_safety_model": _http.option_bool(o, "use_safety_model", True),
+            "use_violence_detector": _http.option_bool(o, "use_violence_detector", True),
+            "aesthetic_score": "" if aesthetic in (None, "") else int(aesthetic),
+            "aesthetic_weight": float(o.get("aesthetic_weight", 0.5)),
+        }
+
+    def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
+        wanted = min(page * per_page, MAX_IMAGES)
+        data = _http.get_json(self.name, self._client, "POST", f"{self.url}/knn-service", json=self.payload(query, wanted))
+        if isinstance(data, dict) and "error" in data:
+            raise EngineError(self.name, f"backend error: {data['error']}")
+        rows = _http.expect(self.name, data, list, "a JSON list of results")
+        hits: list[Hit] = []
+        for i, row in enumerate(rows[(page - 1) * per_page : page * per_page]):
+            if not isinstance(row, dict):
+                raise MalformedResponseError(self.name, "a result is not an object")
+            url = row.get("url")
+            if not url:
+                continue  # e.g. an index built without urls (clip_back then sends base64 "image")
+            hits.append(Hit(
+                url=str(url), engine=self.name, query=query, rank=i, title=row.get("caption") or None,
+                width=_http.as_int(row.get("width")), height=_http.as_int(row.get("height")),
+                extra={k: row[k] for k in ("similarity", "id") if k in row},
+            ))
+        # The backend had all we asked for: more may exist (asked for again with a bigger num_images).
+        return SearchPage(hits, has_more=len(rows) >= wanted and wanted < MAX_IMAGES)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+@hookimpl
+def ie_register_engines(register: Any) -> None:
+    register(
+        "laion", LaionEngine,
+        help="self-hosted clip-retrieval kNN backend (options url, index; the public LAION service is down)",
+    )

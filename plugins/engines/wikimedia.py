@@ -1,0 +1,127 @@
+"""Wikimedia Commons image search through the MediaWiki Action API (keyless).
+
+One request per page: ``generator=search`` over the File namespace (``gsrsearch="<q> filetype:bitmap"``)
+plus ``prop=imageinfo`` for URLs, sizes, MIME type and ``extmetadata`` (LicenseShortName, Artist).
+Pages continue with the ``continue`` object the API returns. Wikimedia's User-Agent policy asks for a
+descriptive agent with contact details: set ``IE_CONTACT`` (or option ``contact``) to your e-mail or URL.
+
+Options: ``base_url`` (default https://commons.wikimedia.org/w/api.php), ``thumb_width`` (default 512),
+``filetype`` (default "bitmap"), ``contact``, ``rate_per_second`` / ``burst`` (default 1/s: Wikimedia
+asks clients to make requests in series), ``timeout``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from ie.api import (
+    AuthError,
+    EngineError,
+    Hit,
+    MalformedResponseError,
+    RateLimitedError,
+    SearchEngine,
+    SearchPage,
+    hookimpl,
+)
+from ie_plugins.engines import _http
+
+API_URL = "https://commons.wikimedia.org/w/api.php"
+
+
+class WikimediaEngine(SearchEngine):
+    """Commons File-namespace search with imageinfo; license from LicenseShortName, attribution from Artist."""
+
+    name: ClassVar[str] = "wikimedia"
+    # Small pages keep imageinfo (thumbnails, extmetadata) in one batch without prop-continuation.
+    max_per_page: ClassVar[int] = 50
+    max_results: ClassVar[int | None] = 10000  # CirrusSearch refuses offsets past 10000
+    default_rate_per_second: ClassVar[float] = 1.0
+    default_burst: ClassVar[float] = 2.0
+
+    def __init__(self, options: Mapping[str, Any] | None = None):
+        super().__init__(options)
+        self.base_url = str(self.options.get("base_url", API_URL))
+        self.thumb_width = int(self.options.get("thumb_width", 512))
+        self.filetype = str(self.options.get("filetype", "bitmap"))
+        self._client = _http.make_client(self.options)
+        self._continue: dict[tuple[str, int, int], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def params(self, query: str, page: int, per_page: int) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "action": "query", "format": "json", "formatversion": 2, "generator": "search",
+            "gsrsearch": f"{query} filetype:{self.filetype}" if self.filetype else query,
+            "gsrnamespace": 6, "gsrlimit": per_page, "prop": "imageinfo",
+            "iiprop": "url|size|mime|extmetadata", "iiurlwidth": self.thumb_width,
+            "iiextmetadatafilter": "LicenseShortName|Artist|ImageDescription|ObjectName|Credit",
+            "maxlag": self.options.get("maxlag", 5),
+        }
+        with self._lock:
+            cont = self._continue.pop((query, page, per_page), None)
+        if cont is not None:
+            params.update(cont)
+        elif page > 1:
+            params["gsroffset"] = (page - 1) * per_page  # no continuation at hand (e.g. another process)
+        return params
+
+    def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
+        per_page = max(1, min(per_page, self.max_per_page))
+        data = _http.get_json(self.name, self._client, "GET", self.base_url, params=self.params(query, page, per_page))
+        data = _http.expect(self.name, data, dict, "a JSON object")
+        if "error" in data:
+            raise self._error(data["error"])
+        pages = _http.expect(self.name, (data.get("query") or {}).get("pages", []), list, "'query.pages' list")
+        pages = sorted(pages, key=lambda p: p.get("index", 0) if isinstance(p, dict) else 0)
+        hits = [hit for i, p in enumerate(pages) if (hit := self._hit(p, query, i)) is not None]
+        cont = data.get("continue")
+        if isinstance(cont, dict) and "gsroffset" in cont:
+            with self._lock:
+                self._continue[(query, page + 1, per_page)] = cont
+            return SearchPage(hits, has_more=bool(pages))
+        return SearchPage(hits, has_more=False)
+
+    def _hit(self, page: Any, query: str, rank: int) -> Hit | None:
+        if not isinstance(page, dict):
+            raise MalformedResponseError(self.name, "a page is not an object")
+        infos = page.get("imageinfo")
+        if not infos:
+            return None  # deleted file, or imageinfo deferred to a prop-continuation
+        info = _http.expect(self.name, infos[0], dict, "an imageinfo object")
+        if not info.get("url"):
+            raise MalformedResponseError(self.name, f"imageinfo of {page.get('title')!r} has no url")
+        meta = info.get("extmetadata") or {}
+
+        def field(key: str) -> str | None:
+            value = meta.get(key)
+            return _http.strip_html(value.get("value") if isinstance(value, dict) else value)
+
+        title = str(page.get("title", ""))
+        name = title.split(":", 1)[-1].rsplit(".", 1)[0].replace("_", " ") if title else None
+        return Hit(
+            url=str(info["url"]), engine=self.name, query=query, rank=rank, thumbnail_url=info.get("thumburl"),
+            title=field("ObjectName") or name, source_page=info.get("descriptionurl"),
+            license=field("LicenseShortName"), attribution=field("Artist") or field("Credit"),
+            width=_http.as_int(info.get("width")), height=_http.as_int(info.get("height")),
+            extra={k: v for k, v in (("mime", info.get("mime")), ("description", field("ImageDescription")),
+                                      ("pageid", page.get("pageid")), ("file", title)) if v},
+        )
+
+    def _error(self, error: Any) -> Exception:
+        code = error.get("code") if isinstance(error, dict) else None
+        info = error.get("info", "") if isinstance(error, dict) else str(error)
+        if code in ("maxlag", "ratelimited"):
+            return RateLimitedError(self.name, f"{code}: {info}", 5.0)
+        if code == "readapidenied":
+            return AuthError(self.name, f"{code}: {info}")
+        return EngineError(self.name, f"API error {code}: {info}")
+
+    def close(self) -> None:
+        self._client.close()
+
+
+@hookimpl
+def ie_register_engines(register: Any) -> None:
+    register("wikimedia", WikimediaEngine, help="Wikimedia Commons image search (keyless; set IE_CONTACT for the User-Agent)")

@@ -1,0 +1,123 @@
+"""The simulated web's search engine: mostly relevant hits with realistic noise, served over loopback.
+
+For a query, the engine finds the concept it is about (:meth:`World.match`) and returns, at each result position,
+an image of that concept, or (share ``noise``) an image of a random concept, or (share ``broken_rate``) a broken URL.
+Queries for a target class also return ``leaks_per_query`` of the target's own test images, so the leak guard has
+work. Results are deterministic for (seed, query text); only the URL's port can differ between processes.
+
+``Hit.extra`` carries the ground truth (``concept``, ``kind``, ``relevant``) for reports and tests: the loop must not
+use it for rewards.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ie.api import Concept, Hit, SearchEngine, SearchPage
+from ie_plugins.simweb.server import BROKEN_KINDS, get_server
+from ie_plugins.simweb.world import TEST_BASE, TRAIN_BASE, World, get_world, slug_of
+
+PER_QUERY_SPAN = 1000  # hard cap of results per query (image indices of one query live in a span this wide)
+
+
+class SimWebEngine(SearchEngine):
+    """Search over the simulated web. Options: ``seed``, ``image_size``, ``n_concepts``, ``target`` (the world),
+    ``noise`` (0.25), ``broken_rate`` (0.05), ``results_per_query`` (500), ``leaks_per_query`` (2), ``port``."""
+
+    name: ClassVar[str] = "simweb"
+    max_per_page: ClassVar[int] = 50
+    default_rate_per_second: ClassVar[float] = 1000.0
+    default_burst: ClassVar[float] = 1000.0
+    serves_private_urls: ClassVar[bool] = True
+
+    def __init__(self, options: Mapping[str, Any] | None = None):
+        super().__init__(options)
+        self.world: World = get_world(self.options)
+        self.seed = self.world.config.seed
+        self.image_size = self.world.config.image_size
+        self.noise = float(self.options.get("noise", 0.25))
+        self.broken_rate = float(self.options.get("broken_rate", 0.05))
+        if self.noise < 0 or self.broken_rate < 0 or self.noise + self.broken_rate > 1:
+            raise ValueError("simweb: noise and broken_rate must be >= 0 and sum to at most 1")
+        self.results_per_query = min(PER_QUERY_SPAN, int(self.options.get("results_per_query", 500)))
+        self.leaks_per_query = int(self.options.get("leaks_per_query", 2))
+        self._port = self.options.get("port")
+        self._class_slugs = set(self.world.definition.classes)
+
+    @property
+    def server(self):  # noqa: ANN201 - SimWebServer, started lazily
+        return get_server(None if self._port is None else int(self._port))
+
+    # searching -----------------------------------------------------------------------------------
+    def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
+        per_page = max(1, min(int(per_page), self.max_per_page))
+        start = (max(1, int(page)) - 1) * per_page
+        stop = min(start + per_page, self.results_per_query)
+        concept = self.world.match(query)
+        hits = [self._hit(query, concept, position) for position in range(start, stop)]
+        return SearchPage(hits=hits, has_more=stop < self.results_per_query)
+
+    def _hit(self, query: str, concept: Concept | None, position: int) -> Hit:
+        """The hit at ``position`` (0-based) of ``query``: deterministic per (seed, query, position)."""
+        key = zlib.crc32(" ".join(query.lower().split()).encode())
+        rng = np.random.default_rng([self.seed & 0xFFFFFFFF, key, position, 17])
+        draw = rng.random()
+        server = self.server
+        slug = slug_of(concept.id) if concept is not None else None
+        own_index = (key % 997) * PER_QUERY_SPAN + position
+        assert own_index < TRAIN_BASE
+        leak_positions = [7 + 16 * k for k in range(self.leaks_per_query)]
+        if slug in self._class_slugs and position in leak_positions:
+            kind, image_slug, index = "leak", slug, TEST_BASE + leak_positions.index(position)
+        elif slug is not None and draw < self.broken_rate:
+            kind, image_slug, index = "broken_" + str(rng.choice(BROKEN_KINDS)), slug, own_index
+        elif slug is None or draw < self.broken_rate + self.noise:
+            other = self.world.appearances[int(rng.integers(len(self.world.appearances)))]
+            kind, image_slug, index = "noise", other.slug, int(rng.integers(TRAIN_BASE))
+        else:
+            kind, image_slug, index = "match", slug, own_index
+        broken = kind.startswith("broken_")
+        if broken:
+            url = server.broken_url(kind.removeprefix("broken_"), image_slug, index, self.seed, self.image_size)
+        else:
+            url = server.url_for(image_slug, index, self.seed, self.image_size)
+        concept_id = "sim:" + image_slug
+        return Hit(
+            url=url,
+            engine=self.name,
+            query=query,
+            rank=position,
+            title=f"{self.world.concept(concept_id).name} #{index}" if concept_id in self.world else image_slug,
+            source_page=server.page_for(image_slug, index, self.seed, self.image_size),
+            license="CC0-1.0",
+            attribution="simweb",
+            width=None if broken else self.image_size,
+            height=None if broken else self.image_size,
+            extra={
+                "concept": None if kind in ("broken_404", "broken_500", "broken_html") else concept_id,
+                "kind": kind,
+                "relevant": not broken and self.world.is_relevant(concept_id),
+            },
+        )
+
+    # ground truth (reports, benchmarks, tests; never rewards) ----------------------------------------
+    def query_concept(self, query: str) -> Concept | None:
+        """The concept the engine takes ``query`` to be about (None: the query matches nothing)."""
+        return self.world.match(query)
+
+    def relevance(self, query: str, limit: int = 100) -> float | None:
+        """Ground truth: the share of target-relevant images among the working (non-broken) hits of the first
+        ``limit`` results of ``query``. About 1 - noise for a relevant concept, about 0.01 otherwise."""
+        concept = self.world.match(query)
+        hits = [self._hit(query, concept, p) for p in range(min(limit, self.results_per_query))]
+        images = [h for h in hits if not h.extra["kind"].startswith("broken_")]
+        return sum(h.extra["relevant"] for h in images) / len(images) if images else 0.0
+
+    def is_relevant_query(self, query: str) -> bool:
+        """Ground truth: whether the query's concept is relevant to the target."""
+        concept = self.world.match(query)
+        return concept is not None and self.world.is_relevant(concept.id)

@@ -1,0 +1,105 @@
+"""Simweb targets: a few concepts of the world as a labelled dataset, materialised as JPEG files.
+
+``--target simweb`` (the definition in option ``target``, default ``blue-striped``) or ``--target simweb:<definition>``.
+Splits use image indices the engine never serves (except its deliberate test-image leaks), so the files are
+deterministic and disjoint from the web.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ie.api import LabeledImage, TargetData, TargetDataset
+from ie_plugins.simweb.render import appearance_from_slug, render_jpeg
+from ie_plugins.simweb.world import TARGETS, TEST_BASE, TRAIN_BASE, VAL_BASE, World, get_world
+
+SPLITS = {"train": (TRAIN_BASE, 40), "val": (VAL_BASE, 10), "test": (TEST_BASE, 20)}
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ie"
+
+
+class SimWebTarget(TargetDataset):
+    """Options: ``seed``, ``image_size``, ``n_concepts``, ``target`` (see :mod:`world`), ``cache_dir``,
+    ``n_train`` (40), ``n_val`` (10), ``n_test`` (20) images per class."""
+
+    name: ClassVar[str] = "simweb"
+
+    def __init__(self, options: Mapping[str, Any] | None = None):
+        options = dict(options or {})
+        spec = str(options.get("name") or "")
+        if spec.startswith("simweb:"):
+            options["target"] = spec.split(":", 1)[1]
+        super().__init__(options)
+        self.world: World = get_world(self.options)
+        self.counts = {split: int(self.options.get(f"n_{split}", n)) for split, (_, n) in SPLITS.items()}
+
+    @classmethod
+    def accepts(cls, spec: str) -> bool:
+        return spec == cls.name or (spec.startswith(cls.name + ":") and spec.split(":", 1)[1] in TARGETS)
+
+    @property
+    def root(self) -> Path:
+        """Where this target's files live: ``<cache_dir>/simweb/s<seed>-<size>/<definition>``."""
+        config = self.world.config
+        base = Path(self.options.get("cache_dir") or default_cache_dir())
+        return base / "simweb" / f"s{config.seed}-{config.image_size}" / config.target
+
+    def load(self) -> TargetData:
+        classes = self.world.class_concepts()
+        splits: dict[str, list[LabeledImage]] = {}
+        for split, (base, _) in SPLITS.items():
+            splits[split] = [
+                LabeledImage(self.root / split / f"{label:02d}-{concept.id[4:]}" / f"{i:04d}.jpg", label)
+                for label, concept in enumerate(classes)
+                for i in range(self.counts[split])
+            ]
+        self._materialise(splits)
+        return TargetData(
+            name=f"simweb:{self.world.config.target}",
+            train=splits["train"],
+            val=splits["val"],
+            test=splits["test"],
+            class_names=[c.name for c in classes],
+        )
+
+    def _materialise(self, splits: dict[str, list[LabeledImage]]) -> None:
+        """Write missing files atomically (temp file + rename); a manifest marks a complete set."""
+        manifest = self.root / "manifest.json"
+        expected = {split: len(items) for split, items in splits.items()}
+        if manifest.exists():
+            try:
+                if json.loads(manifest.read_text()).get("counts") == expected:
+                    return
+            except (OSError, ValueError):
+                pass
+        config = self.world.config
+        for split, items in splits.items():
+            base = SPLITS[split][0]
+            for item in items:
+                if item.path.exists():
+                    continue
+                slug = item.path.parent.name.split("-", 1)[1]
+                appearance = appearance_from_slug(slug)
+                assert appearance is not None
+                index = base + int(item.path.stem)
+                _write_atomic(item.path, render_jpeg(appearance, index, config.seed, config.image_size))
+        _write_atomic(manifest, json.dumps({"counts": expected, "target": config.target, "seed": config.seed}).encode())
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

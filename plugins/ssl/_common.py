@@ -1,0 +1,60 @@
+"""Pieces the built-in SSL plugins share: a picklable two-view transform and the optimizer/schedule setup.
+
+Imports only torch/lightly (inside functions) and ``ie.api``; plugins may not import ie's core modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from PIL import Image
+
+
+class TwoViews:
+    """PIL image -> (view_a, view_b). A class, not a closure, so DataLoader workers can pickle it."""
+
+    def __init__(self, view_a: Callable[[Image.Image], torch.Tensor], view_b: Callable[[Image.Image], torch.Tensor]):
+        self.view_a, self.view_b = view_a, view_b
+
+    def __call__(self, image: Image.Image) -> tuple[torch.Tensor, torch.Tensor]:
+        image = image.convert("RGB")
+        return self.view_a(image), self.view_b(image)
+
+
+def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Weight decay on weights only; biases and norm parameters (ndim == 1) get none. With lightly's LARS,
+    wd == 0 also excludes them from layer-wise adaptation, as the MoCo-v3 / BYOL recipes do."""
+    decay, no_decay = [], []
+    for param in model.parameters():
+        if param.requires_grad:
+            (no_decay if param.ndim <= 1 else decay).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def build_optimizer(
+    model: torch.nn.Module, options: Mapping[str, Any], defaults: Mapping[str, Any], batch_size: int, total_steps: int
+) -> tuple[torch.optim.Optimizer, Any]:
+    """Optimizer (``lars`` | ``sgd`` | ``adamw``) at lr = base_lr * batch_size / 256, cosine schedule with linear warmup."""
+    import torch
+    from lightly.utils.lars import LARS
+    from lightly.utils.scheduler import CosineWarmupScheduler
+
+    opts = {**defaults, **options}
+    lr = float(opts["base_lr"]) * batch_size / 256
+    groups = parameter_groups(model, float(opts["weight_decay"]))
+    name = str(opts["optimizer"]).lower()
+    if name == "lars":
+        optimizer: torch.optim.Optimizer = LARS(groups, lr=lr, momentum=float(opts["momentum_sgd"]))
+    elif name == "sgd":
+        optimizer = torch.optim.SGD(groups, lr=lr, momentum=float(opts["momentum_sgd"]))
+    elif name == "adamw":
+        optimizer = torch.optim.AdamW(groups, lr=lr)
+    else:
+        raise ValueError(f"unknown optimizer {name!r}; use lars, sgd or adamw")
+    warmup = int(round(float(opts["warmup_fraction"]) * total_steps))
+    scheduler = CosineWarmupScheduler(optimizer, warmup_epochs=warmup, max_epochs=max(total_steps, 1),
+                                      end_value=float(opts.get("final_lr_fraction", 0.0)))
+    return optimizer, scheduler

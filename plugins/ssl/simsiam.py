@@ -1,0 +1,86 @@
+"""SimSiam (Chen & He 2021): projector + predictor, negative cosine similarity with stop-gradient, SGD at
+lr = 0.05 * batch / 256 with a cosine schedule. Heads, loss and views from lightly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ie.api import SSLMethod, hookimpl
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from PIL import Image
+
+DEFAULTS: dict[str, Any] = {
+    "proj_hidden_dim": 2048,
+    "out_dim": 2048,
+    "pred_hidden_dim": 512,
+    "optimizer": "sgd",
+    "base_lr": 0.05,
+    "weight_decay": 1e-4,
+    "momentum_sgd": 0.9,
+    "warmup_fraction": 0.0,
+    "min_scale": 0.2,
+}
+
+
+def _build_model(backbone: torch.nn.Module, feature_dim: int, opts: Mapping[str, Any]) -> torch.nn.Module:
+    import torch
+    from lightly.loss import NegativeCosineSimilarity
+    from lightly.models.modules.heads import SimSiamPredictionHead, SimSiamProjectionHead
+
+    class SimSiamModel(torch.nn.Module):
+        """backbone + projector + predictor; satisfies ie.api.SSLModel."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.backbone = backbone
+            self.projection_head = SimSiamProjectionHead(feature_dim, int(opts["proj_hidden_dim"]), int(opts["out_dim"]))
+            self.prediction_head = SimSiamPredictionHead(int(opts["out_dim"]), int(opts["pred_hidden_dim"]),
+                                                         int(opts["out_dim"]))
+            self.criterion = NegativeCosineSimilarity()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.backbone(x)
+
+        def training_step(self, view_a: torch.Tensor, view_b: torch.Tensor, step: int, total_steps: int) -> torch.Tensor:
+            z_a = self.projection_head(self.backbone(view_a))
+            z_b = self.projection_head(self.backbone(view_b))
+            p_a, p_b = self.prediction_head(z_a), self.prediction_head(z_b)
+            return 0.5 * (self.criterion(p_a.float(), z_b.detach().float()) + self.criterion(p_b.float(), z_a.detach().float()))
+
+    return SimSiamModel()
+
+
+class SimSiam(SSLMethod):
+    """SimSiam; options (``[ssl.simsiam]``) override :data:`DEFAULTS`."""
+
+    name = "simsiam"
+
+    @property
+    def opts(self) -> dict[str, Any]:
+        return {**DEFAULTS, **self.options}
+
+    def build_model(self, backbone: torch.nn.Module, feature_dim: int) -> torch.nn.Module:
+        return _build_model(backbone, feature_dim, self.opts)
+
+    def two_view_transform(self, image_size: int) -> Callable[[Image.Image], tuple[torch.Tensor, torch.Tensor]]:
+        from lightly.transforms.simsiam_transform import SimSiamViewTransform
+
+        from ie_plugins.ssl._common import TwoViews
+
+        view = SimSiamViewTransform(input_size=image_size, min_scale=float(self.opts["min_scale"]))
+        return TwoViews(view, view)
+
+    def configure_optimizer(
+        self, model: torch.nn.Module, batch_size: int, total_steps: int
+    ) -> tuple[torch.optim.Optimizer, Any]:
+        from ie_plugins.ssl._common import build_optimizer
+
+        return build_optimizer(model, self.options, DEFAULTS, batch_size, total_steps)
+
+
+@hookimpl
+def ie_register_ssl_methods(register: Any) -> None:
+    register("simsiam", SimSiam, help="SimSiam: stop-gradient siamese network, SGD")

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from ie.api import DuplicatePluginError, Hit, SearchEngine, SearchPage, UnknownPluginError, hookimpl
+from ie.plugins import PluginManager
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class _Engine(SearchEngine):
+    name = "dummy"
+    default_rate_per_second = 1000.0
+
+    def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
+        hits = [Hit(f"http://e/{query}/{page}/{i}", "dummy", query, 0) for i in range(per_page)]
+        return SearchPage(hits, has_more=page < 3)
+
+
+def _plugin(engine_name: str) -> types.SimpleNamespace:
+    @hookimpl
+    def ie_register_engines(register):  # type: ignore[no-untyped-def]
+        register(engine_name, _Engine, help="test engine")
+
+    return types.SimpleNamespace(ie_register_engines=ie_register_engines)
+
+
+def test_register_and_create(ie_register_plugin, ie_plugin_manager):
+    info = ie_register_plugin(_plugin("dummy"), name="dummy-plugin")
+    assert info.provides == [("engine", "dummy")]
+    engine = ie_plugin_manager.create("engine", "dummy", {})
+    hits = engine.search("cat", 25)
+    assert len(hits) == 25 and [h.rank for h in hits] == list(range(25))
+    assert len({h.url for h in hits}) == 25
+
+
+def test_fixture_unregisters_after_test(ie_plugin_manager):
+    assert "dummy-plugin" not in ie_plugin_manager.plugins
+    assert "dummy" not in ie_plugin_manager.registry("engine")
+
+
+def test_unknown_name_lists_available(ie_plugin_manager):
+    with pytest.raises(UnknownPluginError, match="available"):
+        ie_plugin_manager.create("engine", "nope")
+
+
+def test_duplicate_name_names_both_plugins():
+    manager = PluginManager(load_entry_points=False)
+    manager.register(_plugin("same"), name="first")
+    with pytest.warns(UserWarning, match="first.*second"):
+        info = manager.register(_plugin("same"), name="second")
+    assert info.status == "broken"
+    assert isinstance(DuplicatePluginError("engine", "same", "first", "second"), Exception)
+    assert "first" in info.error and "second" in info.error
+    assert manager.registry("engine").get("same").plugin == "first"
+
+
+def test_plugin_raising_in_registration_is_isolated():
+    @hookimpl
+    def ie_register_rewards(register):  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom")
+
+    manager = PluginManager(load_entry_points=False)
+    with pytest.warns(UserWarning, match="boom"):
+        info = manager.register(types.SimpleNamespace(ie_register_rewards=ie_register_rewards), name="bad")
+    assert info.status == "broken" and "boom" in info.error
+    ok = manager.register(_plugin("fine"), name="good")
+    assert ok.status == "ok" and "fine" in manager.registry("engine")
+
+
+def test_disable_by_env(monkeypatch):
+    monkeypatch.setenv("IE_DISABLE_PLUGINS", "blocked, other")
+    manager = PluginManager(load_entry_points=False)
+    info = manager.register(_plugin("x"), name="blocked")
+    assert info.status == "disabled" and "x" not in manager.registry("engine")
+
+
+def test_builtins_come_from_entry_points():
+    manager = PluginManager()
+    names = set(manager.plugins)
+    assert {"simweb", "mocov3", "knn", "wordnet", "hashing"} <= names
+    assert all(info.distribution == "internet-explorer" for n, info in manager.plugins.items() if n in {"simweb", "knn"})
+
+
+def _fake_dist(root: Path, name: str, module: str, source: str) -> None:
+    dist = root / f"{name}-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(f"[ie]\n{name} = {module}\n")
+    (root / f"{module}.py").write_text(source)
+
+
+def test_broken_plugin_package_does_not_take_cli_down(tmp_path):
+    _fake_dist(tmp_path, "kaput", "kaput_plugin", "raise ImportError('kaput on import')\n")
+    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-m", "ie", "plugins", "--json"], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    rows = {row["name"]: row for row in json.loads(out.stdout)}
+    assert rows["kaput"]["status"] == "broken" and "kaput on import" in rows["kaput"]["error"]
+    assert rows["simweb"]["status"] == "ok"
+    assert "kaput" in out.stderr  # warned
+
+
+def test_trace_prints_hook_calls(tmp_path):
+    env = {"IE_TRACE_PLUGINS": "1", "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-m", "ie", "plugins", "--json"], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0
+    assert "register engine 'simweb'" in out.stderr
+
+
+def test_third_party_example_installs_and_works(tmp_path):
+    target = tmp_path / "site"
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target",
+         str(target), str(REPO / "examples" / "ie-hello-engine")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert pip.returncode == 0, pip.stderr
+    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+    listed = subprocess.run([sys.executable, "-m", "ie", "plugins", "--json"], capture_output=True, text=True,
+                            env=env, timeout=120)
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert rows["hello"]["status"] == "ok" and rows["hello"]["distribution"] == "ie-hello-engine"
+    code = ("from ie.plugins import get_plugin_manager as g; e = g().create('engine', 'hello', {}); "
+            "print(len(e.search('red panda', 23)))")
+    called = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert called.stdout.strip() == "23", called.stderr

@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from ie.api import DownloadOutcome, Hit, Outcome
+from ie.store import RunStore
+from ie.store_schema import SCHEMA_VERSION
+
+
+def test_schema_versioned_and_wal(tmp_path):
+    store = RunStore.open(tmp_path)
+    assert store.schema_version == SCHEMA_VERSION
+    assert store.query("PRAGMA journal_mode")[0][0] == "wal"
+
+
+def test_refuses_newer_schema(tmp_path):
+    store = RunStore.open(tmp_path)
+    store.query("UPDATE meta SET value='999' WHERE key='schema_version'")
+    store.close()
+    try:
+        RunStore.open(tmp_path)
+    except RuntimeError as err:
+        assert "newer" in str(err)
+    else:
+        raise AssertionError("opened a store from the future")
+
+
+def test_queries_are_idempotent_per_engine_and_text(ie_run_store):
+    a = ie_run_store.add_query(0, "c", "red panda", "simweb")
+    b = ie_run_store.add_query(1, "c", "red panda", "simweb")
+    c = ie_run_store.add_query(1, "c", "red panda", "flickr")
+    assert a == b != c
+    assert not ie_run_store.searched("simweb", "red panda")
+    ie_run_store.finish_query(a, [Hit("http://x/1", "simweb", "red panda", 0)])
+    assert ie_run_store.searched("simweb", "red panda")
+    assert [h["url"] for h in ie_run_store.hits(a)] == ["http://x/1"]
+
+
+def test_images_content_addressed_and_atomic(ie_run_store):
+    outcome = DownloadOutcome("http://x/1", Outcome.OK, bytes=3)
+    rec = ie_run_store.add_image(b"abc", width=1, height=1, phash="0", source_url="http://x/1", iteration=0,
+                                 outcome=outcome)
+    assert rec.path == ie_run_store.images_dir / rec.sha256[:2] / f"{rec.sha256}.jpg"
+    assert rec.path.read_bytes() == b"abc"
+    assert not list(rec.path.parent.glob(".*tmp"))
+    assert ie_run_store.downloaded_urls() == {"http://x/1"}
+    again = ie_run_store.add_image(b"abc", width=1, height=1, phash="0", iteration=0)
+    assert again.sha256 == rec.sha256 and len(ie_run_store.images()) == 1
+
+
+def test_reconcile_removes_unrecorded_files_and_rows_without_files(tmp_path):
+    store = RunStore.open(tmp_path)
+    sha, orphan = store.write_image_file(b"written but never recorded")
+    tmp = orphan.parent / f".{orphan.name}.123.tmp"
+    tmp.write_bytes(b"partial")
+    kept = store.add_image(b"kept", width=1, height=1, phash="0", outcome=DownloadOutcome("u1", Outcome.OK))
+    lost = store.add_image(b"lost", width=1, height=1, phash="1", outcome=DownloadOutcome("u2", Outcome.OK))
+    lost.path.unlink()
+    store.close()
+    store = RunStore.open(tmp_path)
+    assert not orphan.exists() and not tmp.exists()
+    assert [r.sha256 for r in store.images()] == [kept.sha256]
+    assert store.downloaded_urls() == {"u1"}  # u2 will be downloaded again
+
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    from ie.store import RunStore
+    from ie.api import DownloadOutcome, Outcome
+    store = RunStore.open(sys.argv[1])
+    mode = sys.argv[2]
+    if mode == "hold":
+        store.add_image(b"committed", width=1, height=1, phash="0", outcome=DownloadOutcome("ok", Outcome.OK))
+        with store.transaction() as c:
+            for i in range(5000):
+                c.execute("INSERT INTO concepts (id, name) VALUES (?, ?)", (f"c{i}", "x"))
+            print("in-transaction", flush=True)
+            time.sleep(60)
+    else:
+        i = 0
+        while True:
+            data = f"{sys.argv[3]}-{i}".encode()
+            q = store.add_query(0, "c", f"{sys.argv[3]}-{i}", "e")
+            store.add_image(data, width=1, height=1, phash=str(i),
+                            outcome=DownloadOutcome(f"{sys.argv[3]}/{i}", Outcome.OK))
+            i += 1
+            if mode != "forever" and i >= int(mode):
+                break
+        print("done", flush=True)
+""")
+
+
+def _spawn(tmp_path: Path, *args: str) -> subprocess.Popen:
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    return subprocess.Popen([sys.executable, str(script), *args], stdout=subprocess.PIPE, text=True)
+
+
+def _assert_consistent(run: Path) -> RunStore:
+    store = RunStore.open(run)
+    assert store.integrity_ok()
+    rows = {r.sha256 for r in store.images()}
+    files = {p.stem for p in (run / "images").rglob("*") if p.is_file()}
+    assert rows == files
+    assert all(r.path.exists() for r in store.images())
+    return store
+
+
+def test_sigkill_mid_transaction_leaves_consistent_store(tmp_path):
+    run = tmp_path / "run"
+    proc = _spawn(tmp_path, str(run), "hold")
+    assert proc.stdout.readline().strip() == "in-transaction"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    store = _assert_consistent(run)
+    assert store.query("SELECT COUNT(*) FROM concepts")[0][0] == 0  # the open transaction vanished
+    assert store.downloaded_urls() == {"ok"}  # the committed one survived
+
+
+def test_sigkill_during_busy_writes_then_reopen(tmp_path):
+    run = tmp_path / "run"
+    RunStore.open(run).close()
+    proc = _spawn(tmp_path, str(run), "forever", "w")
+    time.sleep(1.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    store = _assert_consistent(run)
+    assert len(store.images()) > 0
+    assert len(store.downloaded_urls()) == len(store.images())
+
+
+def test_two_processes_write_at_once(tmp_path):
+    run = tmp_path / "run"
+    RunStore.open(run).close()
+    procs = [_spawn(tmp_path, str(run), "150", tag) for tag in ("a", "b")]
+    for p in procs:
+        assert p.wait(timeout=120) == 0
+    store = _assert_consistent(run)
+    assert len(store.images()) == 300
+    assert store.query("SELECT COUNT(*) FROM queries")[0][0] == 300
+
+
+def test_state_and_stages_roundtrip(ie_run_store):
+    ie_run_store.set_state("concepts", {"rng": [1, 2, 3]})
+    assert ie_run_store.get_state("concepts") == {"rng": [1, 2, 3]}
+    assert ie_run_store.get_state("missing", 7) == 7
+    assert not ie_run_store.stage_done(0, "search")
+    ie_run_store.mark_stage(0, "search")
+    assert ie_run_store.stage_done(0, "search")
