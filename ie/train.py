@@ -19,6 +19,7 @@ import os
 import random
 import re
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -215,8 +216,10 @@ class Trainer:
             if state["total_steps"] == total_steps:
                 scheduler.load_state_dict(state["scheduler"])
             else:  # the schedule was made for another length: replay this one's first steps instead
-                for _ in range(int(state["step"])):
-                    scheduler.step()
+                with warnings.catch_warnings():  # "scheduler.step() before optimizer.step()": intended here
+                    warnings.simplefilter("ignore")
+                    for _ in range(int(state["step"])):
+                        scheduler.step()
         scaler.load_state_dict(state["scaler"])
         _set_rng_state(state["rng"])
         return state

@@ -95,6 +95,11 @@ class SearchEngine(ABC):
     def close(self) -> None:
         """Release connections. Called by the host when the engine is no longer needed."""
 
+    def relevance(self, query: str) -> float | None:
+        """Ground truth: the share of target-relevant images among ``query``'s hits, for engines that know it
+        (simweb); None for real engines. Reports and benchmarks only, never rewards."""
+        return None
+
 
 def _with_rank(hit: Hit, rank: int) -> Hit:
     if hit.rank == rank:

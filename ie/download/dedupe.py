@@ -64,6 +64,7 @@ class DedupeIndex:
     shas: set[str] = field(default_factory=set)
     leak_shas: set[str] = field(default_factory=set)
     leaks: int = 0
+    seeded_from: set[str] = field(default_factory=set)  # run dirs already loaded by download_to_store
 
     def __post_init__(self) -> None:
         self._near = HammingIndex(self.phash_threshold) if self.phash_threshold >= 0 else None

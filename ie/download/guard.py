@@ -138,8 +138,6 @@ class UrlGuard:
         hit = self._cache.get(key)
         if hit and time.monotonic() - hit[0] < self.dns_cache_seconds:
             return hit[1]
-        if host.endswith(".invalid") or host == "invalid":
-            raise Blocked(Outcome.DNS_ERROR, "dns_error")  # RFC 6761: never resolves; don't ask a resolver
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.dns_timeout):

@@ -12,11 +12,9 @@ from dataclasses import dataclass
 
 import imagehash
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ie.api import Outcome
-
-ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is a decode error, never half an image
 
 # Formats we decode, by sniffed magic bytes. Pillow is told to try only the sniffed one, so a hostile body can
 # never reach an exotic or external decoder (EPS -> Ghostscript, ...). HEIC needs pillow-heif: reported as such.
@@ -141,20 +139,20 @@ def _process(data: bytes, opts: ImageOptions) -> Processed | Rejected:
         return Rejected(Outcome.DECODE_ERROR, f"unsupported_format_{fmt}")
     formats = [_PILLOW_FORMATS[fmt]]
     try:
+        # Opening parses the header only. Check its size ourselves before any pixel is decoded: thread-safe
+        # (unlike turning Pillow's DecompressionBombWarning into an error) and a 30000x30000 header costs nothing.
         with Image.open(io.BytesIO(data), formats=formats) as probe:
-            probe.verify()  # structure and checksums (PNG CRCs ...) before any pixel is decoded
+            src_w, src_h = probe.size
+            if src_w * src_h > opts.max_pixels or src_w <= 0 or src_h <= 0:
+                return Rejected(Outcome.DECOMPRESSION_BOMB, "decompression_bomb")
+            if min(src_w, src_h) < opts.min_size:
+                return Rejected(Outcome.TOO_SMALL, "too_small")
+            if max(src_w, src_h) / min(src_w, src_h) > opts.max_aspect:
+                return Rejected(Outcome.BAD_ASPECT, "bad_aspect")
+            probe.verify()  # structure and checksums (PNG CRCs, ...) before decoding
         im = Image.open(io.BytesIO(data), formats=formats)
     except UnidentifiedImageError:
         return Rejected(Outcome.DECODE_ERROR, f"decode_error_{fmt}")
-    src_w, src_h = im.size
-    # Check the header's size ourselves, before decoding: thread-safe, unlike turning Pillow's warning into
-    # an error, and it stops a 30000x30000 header before a single row is allocated.
-    if src_w * src_h > opts.max_pixels or src_w <= 0 or src_h <= 0:
-        return Rejected(Outcome.DECOMPRESSION_BOMB, "decompression_bomb")
-    if min(src_w, src_h) < opts.min_size:
-        return Rejected(Outcome.TOO_SMALL, "too_small")
-    if max(src_w, src_h) / min(src_w, src_h) > opts.max_aspect:
-        return Rejected(Outcome.BAD_ASPECT, "bad_aspect")
     target = _target_size(src_w, src_h, opts.resize_shorter)
     if fmt == "jpeg" and target != (src_w, src_h):
         # libjpeg's DCT scaling: decode at 1/2, 1/4 or 1/8 size, still >= the target. Several times faster.

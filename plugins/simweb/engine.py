@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ie.api import Concept, Hit, SearchEngine, SearchPage
-from ie_plugins.simweb.server import BROKEN_KINDS, get_server
+from ie_plugins.simweb.server import BROKEN_KINDS, SimWebServer, get_server
 from ie_plugins.simweb.world import TEST_BASE, TRAIN_BASE, World, get_world, slug_of
 
 PER_QUERY_SPAN = 1000  # hard cap of results per query (image indices of one query live in a span this wide)
@@ -49,7 +49,8 @@ class SimWebEngine(SearchEngine):
         self._class_slugs = set(self.world.definition.classes)
 
     @property
-    def server(self):  # noqa: ANN201 - SimWebServer, started lazily
+    def server(self) -> SimWebServer:
+        """The process's loopback server, started on first use."""
         return get_server(None if self._port is None else int(self._port))
 
     # searching -----------------------------------------------------------------------------------

@@ -158,8 +158,8 @@ def _cross(cx: float, cy: float, r: float, rot: float) -> list[tuple[float, floa
 
 def _mask(shape: str, size: int, rng: np.random.Generator) -> np.ndarray:
     """A float32 {0, 1} mask of the shape at a random position, scale and rotation."""
-    cx, cy = rng.uniform(0.35, 0.65, 2) * size
-    r = rng.uniform(0.22, 0.36) * size
+    cx, cy = rng.uniform(0.3, 0.7, 2) * size
+    r = rng.uniform(0.18, 0.36) * size
     rot = rng.uniform(0, 2 * np.pi)
     image = Image.new("L", (size, size), 0)
     draw = ImageDraw.Draw(image)
@@ -192,9 +192,10 @@ def _mask(shape: str, size: int, rng: np.random.Generator) -> np.ndarray:
 def _background(name: str, size: int, rng: np.random.Generator) -> np.ndarray:
     xs, ys = _grid(size)
     if name == "plain":
-        base = np.array([212, 208, 198], np.float32) + rng.uniform(-14, 14, 3)
-        shade = (ys / size - 0.5)[..., None] * rng.uniform(-20, 20)
-        return np.broadcast_to(base, (size, size, 3)) + shade
+        base = np.array([205, 200, 190], np.float32) + rng.uniform(-18, 18, 3)
+        angle = rng.uniform(0, 2 * np.pi)
+        ramp = ((xs * np.cos(angle) + ys * np.sin(angle)) / size)[..., None]
+        return np.broadcast_to(base, (size, size, 3)) + (ramp - ramp.mean()) * rng.uniform(30, 70)
     if name == "grass":
         base = np.array([70, 135, 50], np.float32) + rng.uniform(-12, 12, 3)
         blades = rng.normal(0, 18, (1, size, 1)).astype(np.float32) + rng.normal(0, 10, (size, size, 1))

@@ -7,7 +7,6 @@ deterministic and disjoint from the web.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Mapping
@@ -22,6 +21,9 @@ SPLITS = {"train": (TRAIN_BASE, 40), "val": (VAL_BASE, 10), "test": (TEST_BASE, 
 
 
 def default_cache_dir() -> Path:
+    """``$IE_CACHE_DIR``, else ``$XDG_CACHE_HOME/ie``, else ``~/.cache/ie``."""
+    if os.environ.get("IE_CACHE_DIR"):
+        return Path(os.environ["IE_CACHE_DIR"])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ie"
 
 
@@ -70,27 +72,17 @@ class SimWebTarget(TargetDataset):
         )
 
     def _materialise(self, splits: dict[str, list[LabeledImage]]) -> None:
-        """Write missing files atomically (temp file + rename); a manifest marks a complete set."""
-        manifest = self.root / "manifest.json"
-        expected = {split: len(items) for split, items in splits.items()}
-        if manifest.exists():
-            try:
-                if json.loads(manifest.read_text()).get("counts") == expected:
-                    return
-            except (OSError, ValueError):
-                pass
+        """Write the missing files, each atomically (temp file + rename): safe to interrupt or run concurrently."""
         config = self.world.config
         for split, items in splits.items():
             base = SPLITS[split][0]
             for item in items:
                 if item.path.exists():
                     continue
-                slug = item.path.parent.name.split("-", 1)[1]
-                appearance = appearance_from_slug(slug)
+                appearance = appearance_from_slug(item.path.parent.name.split("-", 1)[1])
                 assert appearance is not None
                 index = base + int(item.path.stem)
                 _write_atomic(item.path, render_jpeg(appearance, index, config.seed, config.image_size))
-        _write_atomic(manifest, json.dumps({"counts": expected, "target": config.target, "seed": config.seed}).encode())
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

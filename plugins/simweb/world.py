@@ -138,18 +138,17 @@ class World:
         self._by_slug = {a.slug: a for a in self.appearances}
 
     def _choose_appearances(self) -> tuple[Appearance, ...]:
-        """All appearances, or a seeded subset of ``n_concepts`` that always holds the relevant ones."""
+        """Every appearance, or a seeded subset of ``n_concepts`` with all relevant ones (tiny worlds: the classes)."""
         everything = all_appearances()
         if self.config.n_concepts >= len(everything):
             return everything
-        relevant = [i for i, a in enumerate(everything) if self.definition.relevant(a)]
-        others = [i for i, a in enumerate(everything) if not self.definition.relevant(a)]
+        relevant = {i for i, a in enumerate(everything) if self.definition.relevant(a)}
+        if len(relevant) * 20 > self.config.n_concepts:  # too small a world for all of them: keep the classes
+            relevant = {i for i, a in enumerate(everything) if a.slug in self.definition.classes}
+        others = [i for i, a in enumerate(everything) if i not in relevant]
         rng = np.random.default_rng([self.config.seed, 7919])
-        keep_relevant = set(relevant) if len(relevant) * 20 <= self.config.n_concepts else set(
-            i for i, a in enumerate(everything) if a.slug in self.definition.classes
-        ) | set(rng.choice(relevant, size=max(1, self.config.n_concepts // 40), replace=False).tolist())
-        rest = rng.choice(others, size=max(0, self.config.n_concepts - len(keep_relevant)), replace=False)
-        chosen = sorted(keep_relevant | set(rest.tolist()))
+        rest = rng.choice(others, size=max(0, self.config.n_concepts - len(relevant)), replace=False)
+        chosen = sorted(relevant | set(rest.tolist()))
         return tuple(everything[i] for i in chosen)
 
     # concepts --------------------------------------------------------------------------------

@@ -1,0 +1,83 @@
+"""`ie explore`, `ie resume`, `ie report`, `ie export`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("explore")(explore)
+    app.command("resume")(resume)
+    app.command("report")(report)
+    app.command("export")(export)
+
+
+def explore(
+    run: Path = typer.Option(Path("runs/demo"), "--run", help="Run directory (created if missing)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML config (default ./ie.toml)."),
+    target: Optional[str] = typer.Option(None, help="Target: plugin name or image folder."),
+    engine: Optional[list[str]] = typer.Option(None, "--engine", help="Search engine (repeat to mix)."),
+    ssl: Optional[str] = typer.Option(None, help="SSL method: mocov3 | simsiam | ..."),
+    reward: Optional[str] = typer.Option(None, help="Reward: knn | clip | ..."),
+    vocab: Optional[str] = typer.Option(None, help="Vocabulary: wordnet | simweb | file | labels | ..."),
+    embedder: Optional[str] = typer.Option(None, help="Text embedder: hashing | minilm | clip-text"),
+    policy: Optional[str] = typer.Option(None, help="gp (paper) | random"),
+    iterations: Optional[int] = typer.Option(None, help="Iterations."),
+    queries_per_iter: Optional[int] = typer.Option(None, help="Concepts per iteration (paper: 256)."),
+    images_per_query: Optional[int] = typer.Option(None, help="Hits per query (paper: 100)."),
+    arch: Optional[str] = typer.Option(None, help="timm backbone."),
+    seed: Optional[int] = typer.Option(None, help="Seed."),
+    device: Optional[str] = typer.Option(None, help="auto | cpu | cuda"),
+    max_hours: Optional[float] = typer.Option(None, help="Budget: stop after this many hours."),
+    max_images: Optional[int] = typer.Option(None, help="Budget: stop after this many kept images."),
+    label_set: Optional[bool] = typer.Option(None, "--label-set/--no-label-set", help="Label-set mode."),
+    fresh: bool = typer.Option(False, "--fresh", help="Delete RUN first and start over."),
+) -> None:
+    """Explore the web for images that help a model on the target; resumable with `ie resume`."""
+    from ie.config import load_config
+    from ie.explorer import Explorer, StopRequested
+
+    overrides = dict(target=target, engines=engine or None, ssl=ssl, reward=reward, vocab=vocab, embedder=embedder,
+                     policy=policy, iterations=iterations, queries_per_iter=queries_per_iter,
+                     images_per_query=images_per_query, arch=arch, seed=seed, device=device, max_hours=max_hours,
+                     max_images=max_images, label_set=label_set)
+    cfg = load_config(config, overrides)
+    if fresh and run.exists():
+        shutil.rmtree(run)
+    try:
+        Explorer(cfg, run).run()
+    except StopRequested:
+        raise typer.Exit(3) from None
+
+
+def resume(run: Path = typer.Argument(..., help="Run directory to continue.")) -> None:
+    """Continue a run after Ctrl-C, a crash or kill -9: no query, download or reward is lost or doubled."""
+    from ie.explorer import Explorer, StopRequested
+
+    try:
+        Explorer.resume(run).run()
+    except StopRequested:
+        raise typer.Exit(3) from None
+
+
+def report(run: Path = typer.Argument(..., help="Run directory.")) -> None:
+    """Write RUN/report/index.html (curves, top concepts, outcomes) and print its path."""
+    from ie.report import write_report
+
+    typer.echo(str(write_report(run)))
+
+
+def export(
+    run: Path = typer.Argument(..., help="Run directory."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    fmt: str = typer.Option("imagefolder", "--format", help="imagefolder | webdataset | parquet"),
+    min_reward: Optional[float] = typer.Option(None, help="Keep images with reward >= this."),
+) -> None:
+    """Export the curated dataset of a run."""
+    from ie.export import export_run
+
+    typer.echo(f"exported {export_run(run, out, fmt, min_reward)} images to {out}")

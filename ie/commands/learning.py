@@ -1,0 +1,147 @@
+"""``ie train`` and ``ie evaluate``: the learning side on the command line (heavy imports inside commands)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+
+def _parse_options(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs; values parsed as JSON when they are JSON (numbers, booleans), else kept as text."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--option wants key=value, got {pair!r}")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options
+
+
+def resolve_target(spec: str, cache_dir: Path) -> Any:
+    """The :class:`ie.api.TargetData` for ``--target``: a registered name, else the first plugin that accepts it."""
+    from ie.api import IEError
+    from ie.plugins import get_plugin_manager
+
+    registry = get_plugin_manager().registry("target")
+    options = {"name": spec, "cache_dir": str(cache_dir)}
+    if spec in registry:
+        return registry.create(spec, options).load()
+    for registration in registry:
+        accepts = getattr(registration.factory, "accepts", None)
+        if accepts is not None and accepts(spec):
+            return registration.factory(options).load()
+    raise IEError(f"no target plugin accepts {spec!r}: not a folder, and not one of {', '.join(registry.names())}")
+
+
+def _print(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+        return
+    for key, value in result.items():
+        typer.echo(f"{key:>18}: {value:.4f}" if isinstance(value, float) else f"{key:>18}: {value}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("train")
+    def train(
+        images: Path = typer.Argument(..., help="folder of training images (searched recursively)"),
+        ssl: str = typer.Option("mocov3", "--ssl", help="SSL method plugin (see `ie plugins`)"),
+        arch: str = typer.Option("resnet50", "--arch", help="any timm model name"),
+        image_size: int = typer.Option(224, "--image-size"),
+        batch_size: int = typer.Option(224, "--batch-size", help="the paper: 224"),
+        steps: int = typer.Option(1000, "--steps"),
+        out: Path = typer.Option(Path("runs/train"), "--out", help="checkpoint directory"),
+        resume: bool = typer.Option(False, "--resume", help="continue from the newest checkpoint in --out"),
+        init: str = typer.Option("random", "--init", help="random | timm[:tag] | checkpoint:PATH"),
+        seed: int = typer.Option(0, "--seed"),
+        workers: int = typer.Option(0, "--workers", help="DataLoader worker processes"),
+        checkpoint_every: int = typer.Option(0, "--checkpoint-every", help="also checkpoint every N steps"),
+        device: str = typer.Option("auto", "--device"),
+        option: list[str] = typer.Option([], "--option", "-o", help="SSL option key=value (repeatable)"),
+    ) -> None:
+        """Train an SSL method on an image folder; writes step-*.pt checkpoints and backbone.safetensors."""
+        from ie.api import IEError
+        from ie.data import list_images
+        from ie.plugins import get_plugin_manager
+        from ie.train import Trainer, latest_checkpoint
+
+        try:
+            paths = list_images(images)
+            if not paths:
+                raise IEError(f"no images under {images}")
+            if latest_checkpoint(out) is not None and not resume:
+                raise IEError(f"{out} already holds checkpoints; pass --resume to continue, or choose another --out")
+            method = get_plugin_manager().create("ssl", ssl, _parse_options(option))
+            trainer = Trainer(method, arch, image_size=image_size, batch_size=batch_size, checkpoint_dir=out,
+                              device=device, seed=seed, num_workers=workers, checkpoint_every=checkpoint_every,
+                              init=init)
+            result = trainer.fit(paths, steps)
+            weights = trainer.save_timm_state_dict(out / "backbone.safetensors")
+        except IEError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(1) from err
+        typer.echo(f"{len(paths)} images, steps {result.resumed_from}->{result.steps}, "
+                   f"last loss {result.losses[-1] if result.losses else float('nan'):.4f}, "
+                   f"{result.images_per_second:.1f} images/s")
+        typer.echo(f"checkpoint: {result.checkpoint}\nbackbone weights (timm): {weights}")
+
+    @app.command("evaluate")
+    def evaluate(
+        target: str = typer.Option(..., "--target", help="target name (e.g. flowers102) or image folder"),
+        checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="ie train checkpoint or backbone weights"),
+        model: Optional[str] = typer.Option(None, "--model", help="clip:<open_clip model>, e.g. clip:RN50"),
+        clip_weights: Optional[str] = typer.Option(None, "--clip-weights",
+                                                   help="local open_clip checkpoint (default: the 'openai' tag)"),
+        arch: Optional[str] = typer.Option(None, "--arch", help="timm arch (read from ie checkpoints)"),
+        image_size: Optional[int] = typer.Option(None, "--image-size", help="default: the checkpoint's, or 224"),
+        cache_dir: Path = typer.Option(Path.home() / ".cache" / "ie", "--cache-dir"),
+        device: str = typer.Option("auto", "--device"),
+        batch_size: int = typer.Option(128, "--batch-size"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """kNN (k=20) and linear-probe accuracy of a checkpoint, or the CLIP oracle (incl. zero-shot)."""
+        from ie.api import IEError
+
+        try:
+            if (checkpoint is None) == (model is None):
+                raise IEError("pass exactly one of --checkpoint PATH and --model clip:NAME")
+            data = resolve_target(target, cache_dir / "targets")
+            if model is not None:
+                from ie.evaluate import evaluate_model
+
+                result = evaluate_model(model, data, clip_weights=clip_weights or "openai", device=device,
+                                        batch_size=batch_size)
+            else:
+                result = _evaluate_checkpoint(checkpoint, data, arch, image_size, cache_dir, device, batch_size)
+        except IEError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(1) from err
+        _print({"target": data.name, "model": model or str(checkpoint), **result}, as_json)
+
+
+def _evaluate_checkpoint(checkpoint: Path, data: Any, arch: str | None, image_size: int | None, cache_dir: Path,
+                         device: str, batch_size: int) -> dict[str, float]:
+    import hashlib
+
+    from ie.api import IEError
+    from ie.backbones import IE_CHECKPOINT_FORMAT, create_backbone, read_checkpoint
+    from ie.evaluate import evaluate_featurizer
+    from ie.features import ModelFeaturizer
+
+    meta = read_checkpoint(checkpoint)
+    if meta.get("format") == IE_CHECKPOINT_FORMAT:
+        arch, image_size = arch or meta["arch"], image_size or int(meta["image_size"])
+    if arch is None:
+        raise IEError(f"{checkpoint} does not name its architecture; pass --arch")
+    backbone, _ = create_backbone(arch, init=f"checkpoint:{checkpoint}")
+    stat = checkpoint.stat()
+    ident = hashlib.sha256(f"{checkpoint.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    featurizer = ModelFeaturizer(backbone, id=f"{arch}-{ident}", image_size=image_size or 224, device=device,
+                                 batch_size=batch_size, cache_dir=cache_dir / "features")
+    return evaluate_featurizer(featurizer, data)

@@ -1,0 +1,299 @@
+"""The download pipeline: fetch -> validate/re-encode (worker pool) -> dedupe -> (store), with progress."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ie.api import DownloadOutcome, Outcome
+from ie.download.dedupe import DedupeIndex
+from ie.download.fetch import Fetcher, FetchError
+from ie.download.guard import Blocked
+from ie.download.options import DownloadOptions
+from ie.download.validate import Processed, process_image
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ie.store import RunStore
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """One URL's fate; ``image`` is set exactly when the outcome is OK."""
+
+    outcome: DownloadOutcome
+    image: Processed | None = None
+
+
+@dataclass
+class DownloadSummary:
+    """What a batch did: counts by outcome and by reason, the images kept, and the speed."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    kept: list[tuple[str, str]] = field(default_factory=list)  # (url, sha256)
+    skipped: int = 0  # URLs already downloaded earlier in the run
+    seconds: float = 0.0
+
+    def add(self, result: DownloadResult) -> None:
+        o = result.outcome
+        self.counts[o.outcome.value] += 1
+        self.reasons[o.reason or o.outcome.value] += 1
+        if o.ok and o.sha256:
+            self.kept.append((o.url, o.sha256))
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def ok(self) -> int:
+        return self.counts[Outcome.OK.value]
+
+    @property
+    def failed(self) -> int:
+        return self.total - self.ok
+
+    @property
+    def leaks(self) -> int:
+        return self.counts[Outcome.LEAK.value]
+
+    @property
+    def images_per_s(self) -> float:
+        return self.ok / self.seconds if self.seconds > 0 else 0.0
+
+    def table(self) -> Table:
+        from rich.table import Table
+
+        table = Table(title=f"downloads: {self.ok} ok / {self.total} ({self.skipped} skipped), "
+                            f"{self.seconds:.1f} s, {self.images_per_s:.1f} img/s")
+        table.add_column("outcome")
+        table.add_column("reason")
+        table.add_column("count", justify="right")
+        by_outcome: dict[str, list[tuple[str, int]]] = {}
+        for reason, n in self.reasons.items():
+            by_outcome.setdefault(_outcome_of(reason, self.counts), []).append((reason, n))
+        for outcome, _ in self.counts.most_common():
+            for reason, n in sorted(by_outcome.get(outcome, []), key=lambda r: -r[1]):
+                table.add_row(outcome, reason, str(n))
+        return table
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"counts": dict(self.counts), "reasons": dict(self.reasons), "kept": len(self.kept),
+                "skipped": self.skipped, "seconds": round(self.seconds, 3),
+                "images_per_s": round(self.images_per_s, 2)}
+
+
+def _outcome_of(reason: str, counts: Counter[str]) -> str:
+    """Which outcome a reason belongs to, for grouping the table (reasons start with their outcome's name)."""
+    if reason.startswith("http_") and Outcome.HTTP_ERROR.value in counts:
+        return Outcome.HTTP_ERROR.value
+    if reason.startswith("blocked_") and reason[8:].split("_")[0] == "scheme":
+        return Outcome.BLOCKED_SCHEME.value
+    if reason.startswith("blocked_"):
+        return Outcome.BLOCKED_PRIVATE_ADDRESS.value
+    return next((o for o in counts if reason.startswith(o)), "other")
+
+
+def make_executor(options: DownloadOptions) -> Executor:
+    """The decode pool: threads (Pillow releases the GIL) or processes (forkserver: safe beside threads)."""
+    workers = options.workers or os.cpu_count() or 1
+    if options.executor == "process":
+        import multiprocessing
+
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+    return ThreadPoolExecutor(workers, thread_name_prefix="ie-decode")
+
+
+def _safe_url(url: object) -> str:
+    """A URL that SQLite and terminals accept (lone surrogates from undecodable bytes escaped)."""
+    text = url if isinstance(url, str) else repr(url)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+async def download_many(
+    urls: Iterable[str],
+    options: DownloadOptions,
+    *,
+    dedupe: DedupeIndex | None = None,
+    executor: Executor | None = None,
+) -> AsyncIterator[DownloadResult]:
+    """Download, validate and (if ``dedupe``) de-duplicate ``urls``; yields one result per distinct URL as it
+    finishes (completion order). Store-free: the caller decides what to keep.
+    """
+    urls = list(dict.fromkeys(urls))
+    if not urls:
+        return
+    fetcher = Fetcher(options)
+    pool = executor or make_executor(options)
+    loop = asyncio.get_running_loop()
+    image_opts = options.image_options()
+    window = asyncio.Semaphore(options.concurrency * 2)  # bounds bodies held in memory
+    done: asyncio.Queue[DownloadResult] = asyncio.Queue()
+
+    async def one(url: str) -> DownloadResult:
+        start = time.monotonic()
+
+        def result(outcome: Outcome, reason: str, status: int | None = None, nbytes: int = 0,
+                   image: Processed | None = None) -> DownloadResult:
+            return DownloadResult(DownloadOutcome(
+                url=_safe_url(url), outcome=outcome, reason=reason, status_code=status, bytes=nbytes,
+                seconds=round(time.monotonic() - start, 4), sha256=image.sha256 if image else None), image)
+
+        try:
+            fetched = await fetcher.fetch(url)
+        except Blocked as exc:
+            return result(exc.outcome, exc.reason)
+        except FetchError as exc:
+            return result(exc.outcome, exc.reason, exc.status, exc.nbytes)
+        size = len(fetched.body)
+        processed = await loop.run_in_executor(pool, process_image, fetched.body, image_opts)
+        if not isinstance(processed, Processed):
+            return result(processed.outcome, processed.reason, fetched.status, size)
+        if dedupe is not None:
+            verdict, reason = dedupe.check_and_add(processed.sha256, processed.raw_sha256, processed.phash)
+            if verdict is not Outcome.OK:
+                return result(verdict, reason, fetched.status, size)
+        return result(Outcome.OK, "ok", fetched.status, size, processed)
+
+    async def guarded(url: str) -> None:
+        try:
+            res = await one(url)
+        except Exception as exc:  # noqa: BLE001 - one URL must never take the batch down
+            res = DownloadResult(DownloadOutcome(url=_safe_url(url), outcome=Outcome.CONNECTION_ERROR,
+                                                 reason=f"internal_{type(exc).__name__}"))
+        finally:
+            window.release()
+        done.put_nowait(res)
+
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def produce() -> None:
+        for url in urls:
+            await window.acquire()
+            task = asyncio.create_task(guarded(url))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    producer = asyncio.create_task(produce())
+    try:
+        for _ in range(len(urls)):
+            yield await done.get()
+    finally:
+        producer.cancel()
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(producer, *tasks, return_exceptions=True)
+        await fetcher.aclose()
+        if executor is None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from sync code, also when the caller already runs an event loop (Jupyter)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="ie-download")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def download_list(urls: Iterable[str], options: DownloadOptions, *,
+                  dedupe: DedupeIndex | None = None) -> list[DownloadResult]:
+    """Sync, store-free: every result of :func:`download_many` in a list."""
+
+    async def collect() -> list[DownloadResult]:
+        return [r async for r in download_many(urls, options, dedupe=dedupe)]
+
+    return run_sync(collect())
+
+
+def download_to_store(
+    urls: Sequence[str],
+    store: RunStore,
+    *,
+    iteration: int | None,
+    options: DownloadOptions,
+    dedupe: DedupeIndex | None = None,
+    progress: bool = True,
+) -> DownloadSummary:
+    """Download ``urls`` into the run store; every URL's outcome is recorded, kept images written
+    content-addressed. URLs already recorded in the run are skipped. ``dedupe`` (e.g. holding the target's
+    leak index) is seeded from the store's images once per store; without one, a fresh index is built.
+    """
+    from ie.download.progress import ProgressReporter
+
+    done = store.downloaded_urls()
+    distinct = list(dict.fromkeys(urls))
+    todo = [u for u in distinct if _safe_url(u) not in done]
+    if dedupe is None:
+        dedupe = DedupeIndex(options.phash_threshold, options.leak_threshold)
+    key = str(store.run_dir.resolve())
+    if key not in dedupe.seeded_from:
+        dedupe.seed_from_store(store.image_hashes())
+        dedupe.seeded_from.add(key)
+    summary = DownloadSummary(skipped=len(distinct) - len(todo))
+    reporter = ProgressReporter(len(todo), enabled=progress)
+
+    def write(res: DownloadResult) -> None:
+        if res.image is not None:
+            img = res.image
+            store.add_image(img.data, width=img.width, height=img.height, phash=img.phash,
+                            source_url=res.outcome.url, iteration=iteration, ext="jpg", outcome=res.outcome)
+        else:
+            store.record_download(res.outcome, iteration)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        # Several writer threads: each image is fsynced before its row commits; fsyncs overlap, commits serialise.
+        with ThreadPoolExecutor(4, thread_name_prefix="ie-store") as writers:
+            pending: set[asyncio.Future[None]] = set()
+            async for res in download_many(todo, options, dedupe=dedupe):
+                summary.add(res)
+                reporter.advance(res.outcome.ok)
+                pending.add(loop.run_in_executor(writers, write, res))
+                if len(pending) >= 64:
+                    finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                    for fut in finished:
+                        fut.result()  # a failed store write (disk full, ...) stops the batch loudly
+            for fut in await asyncio.gather(*pending, return_exceptions=True):
+                if isinstance(fut, BaseException):
+                    raise fut
+
+    start = time.monotonic()
+    with reporter:
+        run_sync(run())
+    summary.seconds = time.monotonic() - start
+    if progress:
+        reporter.console.print(summary.table())
+    return summary
+
+
+def print_summary(summary: DownloadSummary, console: Console | None = None) -> None:
+    from rich.console import Console
+
+    (console or Console(stderr=True)).print(summary.table())

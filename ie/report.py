@@ -1,0 +1,103 @@
+"""`ie report`: a static HTML page (opens from disk) with curves, top concepts and outcome tables."""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+from ie.store import RunStore
+from ie.summary import top_concepts
+
+
+def _plot(path: Path, series: dict[str, list[tuple[int, float]]], title: str, ylabel: str) -> bool:
+    series = {k: v for k, v in series.items() if v}
+    if not series:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
+    for label, points in series.items():
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def _table(headers: list[str], rows: list[list[object]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _concept_grid(store: RunStore, report_dir: Path, limit: int = 8, per_concept: int = 8) -> str:
+    parts = []
+    for name, value in top_concepts(store, None, limit):
+        rows = store.query(
+            "SELECT DISTINCT i.path, r.value FROM concepts c JOIN queries q ON q.concept_id = c.id "
+            "JOIN hits h ON h.query_id = q.id JOIN downloads d ON d.url = h.url JOIN images i ON i.sha256 = d.sha256 "
+            "JOIN image_rewards r ON r.sha256 = i.sha256 WHERE c.name = ? ORDER BY r.value DESC LIMIT ?",
+            (name, per_concept))
+        thumbs = "".join(
+            f'<img src="{html.escape(os.path.relpath(store.run_dir / p, report_dir))}" title="{v:.3f}">'
+            for p, v in rows)
+        parts.append(f"<h3>{html.escape(name)} <small>reward {value:.3f}</small></h3><div class=grid>{thumbs}</div>")
+    return "".join(parts)
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Write ``run_dir/report/index.html`` (+ PNG plots) and return its path."""
+    store = RunStore.open(run_dir)
+    out = store.run_dir / "report"
+    out.mkdir(exist_ok=True)
+    metrics = store.metrics()
+    config = store.get_state("config", {})
+    baseline = store.get_state("baseline", {})
+
+    def series(key: str) -> list[tuple[int, float]]:
+        return [(i, m[key]) for i, m in sorted(metrics.items()) if key in m]
+
+    sections = [f"<h1>internet-explorer run: {html.escape(store.run_dir.name)}</h1>",
+                f"<p>target <b>{html.escape(str(config.get('target')))}</b>, engines "
+                f"{html.escape(', '.join(config.get('engines', [])))}, SSL {html.escape(str(config.get('ssl')))}, "
+                f"reward {html.escape(str(config.get('reward')))}, {len(metrics)} iterations</p>"]
+    if _plot(out / "rewards.png", {"mean image reward": series("mean_image_reward"),
+                                   "mean concept reward": series("mean_concept_reward")}, "rewards", "reward"):
+        sections.append('<img src="rewards.png">')
+    if _plot(out / "accuracy.png", {"kNN top-1": series("knn_top1"),
+                                    "relevant-query precision": series("relevant_query_precision")},
+             "target accuracy / precision", "fraction"):
+        sections.append('<img src="accuracy.png">')
+    accuracy = series("knn_top1")
+    if accuracy:
+        rows = [["starting model", f"{baseline['start']['knn_top1']:.3f}" if "start" in baseline else "-"],
+                ["ours (last iteration)", f"{accuracy[-1][1]:.3f}"]]
+        rows += [[f"CLIP oracle ({k})", f"{v:.3f}"] for k, v in baseline.get("clip", {}).items()]
+        sections.append("<h2>ours vs starting model vs CLIP oracle (kNN top-1)</h2>" + _table(["model", "accuracy"], rows))
+    sections.append("<h2>metrics by iteration</h2>")
+    keys = sorted({k for m in metrics.values() for k in m})
+    sections.append(_table(["iteration", *keys], [[i, *(f"{m.get(k, float('nan')):.3f}" for k in keys)]
+                                                  for i, m in sorted(metrics.items())]))
+    counts = store.outcome_counts()
+    sections.append("<h2>download outcomes</h2>" + _table(["outcome", "urls"], sorted(counts.items())))
+    sections.append(f"<p>leak guard: <b>{counts.get('leak', 0)}</b> downloads dropped as near-duplicates of "
+                    "the target's test/val images</p>")
+    engines = store.query("SELECT engine, COUNT(*), SUM(n_hits), SUM(status='failed') FROM queries GROUP BY engine")
+    sections.append("<h2>engines</h2>" + _table(["engine", "queries", "hits", "failed"], [list(r) for r in engines]))
+    sections.append("<h2>top concepts and their best images</h2>" + _concept_grid(store, out))
+    style = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
+             "td,th{border:1px solid #ccc;padding:2px 8px}.grid img{width:64px;height:64px;object-fit:cover;margin:2px}")
+    page = f"<!doctype html><meta charset=utf-8><title>ie report</title><style>{style}</style>{''.join(sections)}"
+    index = out / "index.html"
+    index.write_text(page)
+    store.close()
+    return index

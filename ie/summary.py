@@ -1,0 +1,29 @@
+"""Per-iteration summary printed by the loop, and the top-concepts query `ie concepts explain` shares."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from ie.store import RunStore
+
+
+def top_concepts(store: RunStore, iteration: int | None = None, limit: int = 5) -> list[tuple[str, float]]:
+    sql = ("SELECT c.name, r.value FROM concept_rewards r JOIN concepts c ON c.id = r.concept_id "
+           + ("WHERE r.iteration=? " if iteration is not None else "") + "ORDER BY r.value DESC LIMIT ?")
+    params = (iteration, limit) if iteration is not None else (limit,)
+    return [(row[0], row[1]) for row in store.query(sql, params)]
+
+
+def print_iteration_summary(console: Console, store: RunStore, iteration: int, metrics: dict[str, float]) -> None:
+    failed = store.query("SELECT COUNT(*) FROM downloads WHERE iteration=? AND outcome != 'ok'", (iteration,))[0][0]
+    table = Table(title=f"iteration {iteration}", show_header=False)
+    table.add_row("queries", f"{int(metrics.get('queries', 0))}")
+    table.add_row("images kept / failed", f"{int(metrics.get('images_kept', 0))} / {failed}")
+    table.add_row("mean image reward", f"{metrics.get('mean_image_reward', 0):.3f}")
+    if "relevant_query_precision" in metrics:
+        table.add_row("relevant-query precision", f"{metrics['relevant_query_precision']:.2f}")
+    if "knn_top1" in metrics:
+        table.add_row("target kNN accuracy", f"{metrics['knn_top1']:.3f}")
+    table.add_row("top concepts", ", ".join(f"{name} ({value:.2f})" for name, value in top_concepts(store, iteration)))
+    console.print(table)

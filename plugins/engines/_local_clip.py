@@ -1,0 +1,101 @@
+"""CLIP text-to-image ranking for the local engine (open_clip, local weights only, embeddings cached).
+
+Imported only when the local engine runs in CLIP mode: torch and open_clip are heavy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ie.api import EngineUnavailableError, WeightsUnavailableError
+
+
+def cache_dir(options: Mapping[str, Any]) -> Path:
+    if options.get("cache_dir"):
+        return Path(str(options["cache_dir"])).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ie" / "local-clip"
+
+
+class ClipIndex:
+    """Image embeddings of ``files`` (None entries are skipped) and text queries against them."""
+
+    def __init__(self, options: Mapping[str, Any], files: Sequence[Path | None]):
+        import torch
+
+        weights = Path(str(options["clip_weights"])).expanduser() if options.get("clip_weights") else None
+        if weights is None or not weights.is_file():
+            raise WeightsUnavailableError(
+                f"local: CLIP mode needs option clip_weights pointing at an open_clip checkpoint file (got {weights})"
+            )
+        self.arch = str(options.get("clip_model", "ViT-B-32"))
+        self.batch_size = int(options.get("batch_size", 64))
+        self.device = str(options.get("device", "cpu"))
+        self.files = [(i, f) for i, f in enumerate(files) if f is not None]
+        if not self.files:
+            raise EngineUnavailableError("local", "CLIP mode needs local image files (table rows with URLs cannot be embedded)")
+        try:
+            import open_clip
+
+            model, _, preprocess = open_clip.create_model_and_transforms(self.arch, pretrained=str(weights), device=self.device)
+            self.tokenizer = open_clip.get_tokenizer(self.arch)
+        except Exception as err:  # noqa: BLE001 - wrong arch/weights pair, corrupt file
+            raise WeightsUnavailableError(f"local: cannot load {self.arch} from {weights}: {err}") from err
+        self.model, self.preprocess, self.torch = model.eval(), preprocess, torch
+        self.key = self._cache_key(weights)
+        self.features = self._load_or_embed(cache_dir(options) / f"{self.key}.pt")
+
+    def _cache_key(self, weights: Path) -> str:
+        h = hashlib.sha256(f"{self.arch}|{weights.resolve()}|{weights.stat().st_size}|{weights.stat().st_mtime_ns}".encode())
+        for _, f in self.files:
+            st = f.stat() if f.exists() else None
+            h.update(f"{f.resolve()}|{st.st_size if st else -1}|{st.st_mtime_ns if st else -1}\n".encode())
+        return h.hexdigest()[:32]
+
+    def _load_or_embed(self, cache: Path) -> Any:
+        torch = self.torch
+        if cache.is_file():
+            try:
+                return torch.load(cache, map_location="cpu", weights_only=True)
+            except Exception:  # noqa: BLE001 - corrupt cache: embed again
+                pass
+        from PIL import Image
+
+        chunks = []
+        with torch.no_grad():
+            for start in range(0, len(self.files), self.batch_size):
+                batch = []
+                for _, f in self.files[start : start + self.batch_size]:
+                    try:
+                        with Image.open(f) as im:
+                            batch.append(self.preprocess(im.convert("RGB")))
+                    except (OSError, ValueError):  # unreadable image: a zero vector never ranks high
+                        batch.append(None)
+                shape = next((b.shape for b in batch if b is not None), None)
+                if shape is None:
+                    chunks.append(torch.zeros(len(batch), 1))
+                    continue
+                stacked = torch.stack([b if b is not None else torch.zeros(shape) for b in batch]).to(self.device)
+                feats = torch.nn.functional.normalize(self.model.encode_image(stacked).float(), dim=-1).cpu()
+                feats[[i for i, b in enumerate(batch) if b is None]] = 0
+                chunks.append(feats)
+        width = max(c.shape[1] for c in chunks)
+        features = torch.cat([c if c.shape[1] == width else torch.zeros(c.shape[0], width) for c in chunks])
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        torch.save(features, tmp)
+        os.replace(tmp, cache)
+        return features
+
+    def rank(self, query: str, min_similarity: float = -1.0) -> list[int]:
+        torch = self.torch
+        with torch.no_grad():
+            text = self.model.encode_text(self.tokenizer([query]).to(self.device)).float()
+            text = torch.nn.functional.normalize(text, dim=-1).cpu()[0]
+        sims = self.features @ text
+        order = torch.argsort(sims, descending=True).tolist()
+        return [self.files[j][0] for j in order if float(sims[j]) > min_similarity]

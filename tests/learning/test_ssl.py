@@ -1,0 +1,124 @@
+"""SSL plugins and the trainer: learning happens, the momentum encoder moves, resume is exact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from ie.api import SSLMethod
+from ie.backbones import create_backbone
+from ie.train import Trainer, latest_checkpoint
+from ie_plugins.ssl.mocov3 import MoCoV3
+from ie_plugins.ssl.simsiam import SimSiam
+from tests.learning.conftest import SMALL_MOCO, SMALL_SIMSIAM
+
+METHODS = {"mocov3": (MoCoV3, SMALL_MOCO), "simsiam": (SimSiam, SMALL_SIMSIAM)}
+
+
+def make(name: str, **extra: object) -> SSLMethod:
+    cls, options = METHODS[name]
+    return cls({**options, **extra})
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_a_few_steps_lower_the_loss_on_a_fixed_batch(name: str) -> None:
+    torch.manual_seed(0)
+    method = make(name)
+    backbone, dim = create_backbone("resnet10t")
+    model = method.build_model(backbone, dim)
+    optimizer, scheduler = method.configure_optimizer(model, batch_size=16, total_steps=1000)
+    images = torch.randn(16, 3, 32, 32)
+    view_a, view_b = images + 0.1 * torch.randn_like(images), images + 0.1 * torch.randn_like(images)
+    model.train()
+    losses = []
+    for step in range(12):
+        loss = model.training_step(view_a, view_b, step, 1000)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
+    assert sum(losses[-3:]) / 3 < losses[0] - 0.05, losses
+
+
+def test_momentum_encoder_moves_towards_the_online_encoder() -> None:
+    torch.manual_seed(0)
+    backbone, dim = create_backbone("resnet10t")
+    model = make("mocov3", momentum=0.9).build_model(backbone, dim)
+    before = [p.detach().clone() for p in model.momentum_backbone.parameters()]
+    assert all(not p.requires_grad for p in model.momentum_backbone.parameters())
+    optimizer, _ = make("mocov3").configure_optimizer(model, 8, 10)
+    x = torch.randn(8, 3, 32, 32)
+    for step in range(2):
+        loss = model.training_step(x, x.flip(3), step, 10)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    after = list(model.momentum_backbone.parameters())
+    online = list(model.backbone.parameters())
+    moved = sum(not torch.equal(a, b) for a, b in zip(after, before))
+    assert moved > len(before) // 2
+    assert any(not torch.equal(a, o) for a, o in zip(after, online))  # an EMA, not a copy
+
+
+def test_cosine_momentum_schedule_ends_at_one() -> None:
+    backbone, dim = create_backbone("resnet10t")
+    model = make("mocov3", momentum_schedule="cosine").build_model(backbone, dim)
+    assert model.momentum_at(0, 100) == pytest.approx(0.9985)
+    assert model.momentum_at(99, 100) == pytest.approx(1.0)
+
+
+def _trainer(method: SSLMethod, out: Path, **kw: object) -> Trainer:
+    return Trainer(method, "resnet10t", image_size=32, batch_size=8, checkpoint_dir=out, **kw)
+
+
+def test_checkpoint_then_resume_gives_identical_next_steps(tmp_path: Path, noise_images: list[Path]) -> None:
+    full = _trainer(make("mocov3"), tmp_path / "full").fit(noise_images, 4)
+    assert len(full.losses) == 4
+
+    first = _trainer(make("mocov3"), tmp_path / "cut", checkpoint_every=2).fit(noise_images, 4)
+    assert first.losses == full.losses  # same seed, same data: same run
+    (tmp_path / "cut" / "step-0000004.pt").unlink()  # as if killed after step 2's checkpoint
+    assert latest_checkpoint(tmp_path / "cut").name == "step-0000002.pt"
+    resumed = _trainer(make("mocov3"), tmp_path / "cut").fit(noise_images, 4)
+    assert resumed.resumed_from == 2
+    assert resumed.losses[2:] == full.losses[2:]
+    assert resumed.losses[:2] == full.losses[:2]
+
+    state = torch.load(resumed.checkpoint, weights_only=True)
+    assert {"model", "optimizer", "scheduler", "scaler", "rng", "step"} <= set(state)
+    assert any(k.startswith("momentum_backbone.") for k in state["model"])
+    again = _trainer(make("mocov3"), tmp_path / "cut").fit(noise_images, 4)  # nothing left to do
+    assert again.steps == 4 and again.images_per_second == 0.0
+
+
+def test_load_carries_the_whole_model_into_a_new_run(tmp_path: Path, noise_images: list[Path]) -> None:
+    first = _trainer(make("simsiam"), tmp_path / "it0")
+    result = first.fit(noise_images, 2)
+    second = _trainer(make("simsiam"), tmp_path / "it1", seed=1)
+    second.load(result.checkpoint)
+    for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_timm_state_dict_round_trips_through_timm(tmp_path: Path, noise_images: list[Path]) -> None:
+    import timm
+
+    trainer = _trainer(make("simsiam"), tmp_path / "ck")
+    trainer.fit(noise_images, 1)
+    path = trainer.save_timm_state_dict(tmp_path / "backbone.safetensors")
+    model = timm.create_model("resnet10t", pretrained=True, num_classes=0, pretrained_cfg_overlay={"file": str(path)})
+    for key, value in trainer.backbone.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+
+
+def test_plugins_register_through_entry_points() -> None:
+    from ie.plugins import PluginManager
+
+    pm = PluginManager()
+    assert {"mocov3", "simsiam"} <= set(pm.registry("ssl").names())
+    assert isinstance(pm.create("ssl", "mocov3", {}), MoCoV3)
+    assert {"knn", "clip"} <= set(pm.registry("reward").names())
+    assert {"folder", "flowers102", "cifar10"} <= set(pm.registry("target").names())
