@@ -26,6 +26,7 @@ from rich.console import Console
 
 from ie.api import IEError
 from ie.config import ExploreConfig
+from ie.faults import fault_point
 from ie.loop_model import ModelState
 from ie.plugins import PluginManager
 from ie.session import Session, cache_dir
@@ -153,6 +154,7 @@ class Explorer:
             return
         self._check_stop()
         info = getattr(self, f"_stage_{stage}")(iteration) or {}
+        fault_point(f"{stage}:{iteration}:before-mark")
         self.store.mark_stage(iteration, stage, "done", info)
         self.session.emit("stage_finished", iteration, stage=stage, **info)
 
@@ -210,6 +212,7 @@ class Explorer:
         if new:
             values = self.reward_fn.score([img.path for img in new], featurizer)
             self.store.add_image_rewards(i, {img.sha256: float(v) for img, v in zip(new, values)}, self.config.reward)
+            fault_point(f"reward:{i}:after-image-rewards")
         rewards = self.store.image_rewards()
         triples = []
         for q in self.store.queries(iteration=i, status="done"):
@@ -226,6 +229,7 @@ class Explorer:
         if self.brain.observed_through < i:  # the brain's state is saved with the iteration it has seen
             self.brain.observe([r[0] for r in rows], [r[1] for r in rows], iteration=i)
             self.store.set_state("brain", self.brain.to_state())
+            fault_point(f"estimate:{i}:after-observe")
         rewards = self.store.image_rewards(iteration=i)
         ranked = sorted(rewards, key=lambda s: (-rewards[s], s))
         keep = ranked[: math.ceil(len(ranked) * self.config.replay_fraction)]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ie.api import TargetData
+from ie.faults import fault_point
 from ie.session import Session
 from ie.store import RunStore
 
@@ -65,7 +66,9 @@ class ModelState:
         checkpoint_dir = self.session.run_dir / "checkpoints" / f"iter{iteration:03d}"
         trainer = self.trainer(checkpoint_dir)
         result = trainer.fit(mix, steps)
+        fault_point(f"train:{iteration}:after-fit")
         self.store.add_checkpoint(iteration, Path(result.checkpoint), result.steps)
+        fault_point(f"checkpoint:{iteration}:after-record")
         self._trainer, self._trainer_id = trainer, f"iter{iteration:03d}"
         self.session.emit("checkpoint_saved", iteration, path=str(result.checkpoint), step=result.steps)
         loss = result.losses[-1] if result.losses else float("nan")

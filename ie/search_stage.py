@@ -9,6 +9,7 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ie.api import EngineError, Hit
+from ie.faults import fault_point
 
 
 def search_queries(explorer: Any, planned: Sequence[sqlite3.Row], check_stop: Callable[[], None]) -> dict[str, Any]:
@@ -34,6 +35,7 @@ def search_queries(explorer: Any, planned: Sequence[sqlite3.Row], check_stop: Ca
         for query_id, hits, error in executor.map(one, planned, concurrency=int(cfg.plugin_options("search", "options")
                                                                                  .get("concurrency", 4))):
             store.finish_query(query_id, hits, error)  # one transaction per query: never half-recorded
+            fault_point(f"search:{planned[0]['iteration']}:after-query")
             errors += error is not None
             bar.advance(task)
             check_stop()

@@ -29,7 +29,7 @@ def ie_register_targets(register: Register) -> None:
 
         return SimWebTarget(options)
 
-    register("simweb", make, help="Labelled target drawn from a few simweb concepts (simweb[:blue-striped|warm-dotted|night-checkered])")
+    register("simweb", make, help="Labelled simweb concepts: simweb[:blue-striped|warm-dotted|night-checkered]")
 
 
 @hookimpl

@@ -139,7 +139,9 @@ def _pattern(name: str, size: int, rng: np.random.Generator) -> np.ndarray:
     raise ValueError(f"unknown pattern {name!r}")
 
 
-def _polygon(n: int, cx: float, cy: float, r: float, rot: float, inner: float | None = None) -> list[tuple[float, float]]:
+def _polygon(
+    n: int, cx: float, cy: float, r: float, rot: float, inner: float | None = None
+) -> list[tuple[float, float]]:
     """A regular polygon (or a star when ``inner`` is the inner radius ratio)."""
     count = n * 2 if inner else n
     angles = rot + np.arange(count) * 2 * np.pi / count
@@ -208,6 +210,12 @@ def _background(name: str, size: int, rng: np.random.Generator) -> np.ndarray:
     raise ValueError(f"unknown background {name!r}")
 
 
+def _lighting(size: int, rng: np.random.Generator) -> np.ndarray:
+    """Smooth random brightness changes over the image (varies perceptual hashes like real photos do)."""
+    coarse = Image.fromarray(rng.normal(0.0, 32.0, (3, 3)).astype(np.float32), "F")
+    return np.asarray(coarse.resize((size, size), Image.Resampling.BICUBIC), np.float32)
+
+
 def render(appearance: Appearance, index: int, seed: int, size: int = 64) -> Image.Image:
     """The ``index``-th image of a concept: deterministic for (seed, slug, index, size)."""
     rng = rng_for(seed, appearance.slug, index)
@@ -218,7 +226,7 @@ def render(appearance: Appearance, index: int, seed: int, size: int = 64) -> Ima
     pattern = _pattern(appearance.pattern, size, rng)[..., None]
     foreground = primary * (1.0 - pattern) + secondary * pattern
     pixels = background * (1.0 - mask) + foreground * mask
-    pixels = pixels + rng.normal(0.0, 5.0, (size, size, 3))
+    pixels = pixels + _lighting(size, rng)[..., None] + rng.normal(0.0, 5.0, (size, size, 3))
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
 
 

@@ -1,0 +1,138 @@
+"""The loop end to end on the simulated web: stages, resume after kill -9, reports, export."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ie.explorer import STAGES, Explorer
+from ie.store import RunStore
+
+from .conftest import small_config
+
+
+def _fingerprint(run: Path) -> dict[str, object]:
+    store = RunStore.open(run)
+    try:
+        queries = store.query("SELECT engine, text, iteration FROM queries ORDER BY engine, text")
+        dup_q = store.query("SELECT COUNT(*) - COUNT(DISTINCT engine || '|' || text) FROM queries")[0][0]
+        return {
+            "queries": [tuple(r) for r in queries],
+            "images": sorted(r.sha256 for r in store.images()),
+            "downloads": store.query("SELECT COUNT(*) FROM downloads")[0][0],
+            "hits": store.query("SELECT COUNT(*) FROM hits")[0][0],
+            "rewards": store.query("SELECT COUNT(*) FROM image_rewards")[0][0],
+            "concept_rewards": store.query("SELECT COUNT(*) FROM concept_rewards")[0][0],
+            "duplicate_queries": dup_q,
+            "stages_done": store.query("SELECT COUNT(*) FROM stages WHERE status='done'")[0][0],
+        }
+    finally:
+        store.close()
+
+
+def test_one_run_every_stage_recorded(tmp_path, run_dir):
+    report = Explorer(small_config(), run_dir, progress=False).run()
+    assert report.exists() and report.name == "index.html"
+    fp = _fingerprint(run_dir)
+    assert fp["stages_done"] == 2 * len(STAGES)
+    assert fp["images"] and fp["rewards"] == len(fp["images"])
+    assert fp["duplicate_queries"] == 0
+    store = RunStore.open(run_dir)
+    counts = store.outcome_counts()
+    assert counts.get("ok", 0) > 0 and sum(counts.values()) > counts["ok"]  # simweb serves broken URLs too
+    assert "knn_top1" in store.metrics()[1]
+    assert (run_dir / "metrics" / "metrics.csv").exists()
+    assert (run_dir / "checkpoints" / "backbone_timm.pth").exists()
+    html = report.read_text()
+    assert "download outcomes" in html and "leak guard" in html
+
+
+def test_backbone_loads_in_timm(run_dir):
+    import timm
+    import torch
+
+    Explorer(small_config(iterations=1), run_dir, progress=False).run()
+    path = run_dir / "checkpoints" / "backbone_timm.pth"
+    model = timm.create_model("resnet18", num_classes=0, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)))
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    assert torch.equal(model.state_dict()["conv1.weight"], saved["conv1.weight"])
+
+
+@pytest.mark.parametrize("fmt", ["imagefolder", "webdataset", "parquet"])
+def test_export_formats(tmp_path, run_dir, fmt):
+    from ie.export import export_run
+
+    if not RunStore.exists(run_dir):
+        Explorer(small_config(iterations=1), run_dir, progress=False).run()
+    n = export_run(run_dir, tmp_path / fmt, fmt, min_reward=None)
+    assert n > 0
+    produced = list((tmp_path / fmt).rglob("*"))
+    assert produced
+    high = export_run(run_dir, tmp_path / f"{fmt}-high", fmt, min_reward=0.99)
+    assert high < n
+
+
+def test_existing_run_with_other_config_is_refused(run_dir):
+    from ie.api import IEError
+
+    Explorer(small_config(iterations=1), run_dir, progress=False)
+    with pytest.raises(IEError, match="ie resume"):
+        Explorer(small_config(iterations=1, seed=5), run_dir, progress=False)
+
+
+def _run_cli(run: Path, config: Path, fault: str | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = dict(os.environ, IE_FAULT=fault or "")
+    cmd = [sys.executable, "-m", "ie", "explore", "--run", str(run), "--config", str(config)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def _write_config(path: Path, **overrides) -> Path:
+    cfg = small_config(**overrides).to_dict()
+    lines = []
+    for key, value in cfg.items():
+        if key != "options":
+            lines.append(f"{key} = {json.dumps(value)}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.slow
+def test_resume_after_kill9_at_every_stage(tmp_path):
+    config = _write_config(tmp_path / "ie.toml")
+    reference = tmp_path / "reference"
+    assert _run_cli(reference, config).returncode == 0
+    expected = _fingerprint(reference)
+
+    run = tmp_path / "crashed"
+    faults = ["search:0:after-query", "reward:0:after-image-rewards", "estimate:0:after-observe",
+              "train:0:after-fit", "checkpoint:0:after-record", "download:1:before-mark", "evaluate:1:before-mark"]
+    for fault in faults:
+        result = _run_cli(run, config, fault)
+        assert result.returncode == -signal.SIGKILL, (fault, result.returncode, result.stderr[-2000:])
+    # one more kill in the middle of a download stage, by the clock, as a user's kill -9 would land
+    env = dict(os.environ, IE_FAULT="")
+    proc = subprocess.Popen([sys.executable, "-m", "ie", "resume", str(run)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    db = run / "ie.sqlite"
+    while time.time() < deadline and proc.poll() is None:
+        with sqlite3.connect(db, timeout=30) as conn:
+            busy = conn.execute("SELECT COUNT(*) FROM downloads WHERE iteration=1").fetchone()[0]
+        if busy > 3:
+            break
+        time.sleep(0.05)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    final = subprocess.run([sys.executable, "-m", "ie", "resume", str(run)], capture_output=True, text=True,
+                           env=env, timeout=600)
+    assert final.returncode == 0, final.stderr[-2000:]
+    assert _fingerprint(run) == expected
