@@ -17,10 +17,12 @@ from ie.store import RunStore
 POLICIES = ["gp", "random"]
 
 
-def run_policy(policy: str, root: Path, iterations: int, queries: int, seed: int) -> dict[int, dict[str, float]]:
+def run_policy(policy: str, root: Path, iterations: int, queries: int, seed: int, steps: int = 5,
+               image_size: int = 64) -> dict[int, dict[str, float]]:
     config = ExploreConfig(target="simweb", engines=["simweb"], vocab="simweb", embedder="hashing", policy=policy,
-                           iterations=iterations, queries_per_iter=queries, images_per_query=12, image_size=32,
-                           batch_size=32, max_steps_per_iter=5, resize=48, seed=seed, device="cpu")
+                           iterations=iterations, queries_per_iter=queries, images_per_query=16,
+                           image_size=image_size, batch_size=32, max_steps_per_iter=steps, resize=64, seed=seed,
+                           device="cpu")
     run = root / policy
     Explorer(config, run, console=Console(quiet=True), progress=False).run()
     store = RunStore.open(run)

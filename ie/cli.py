@@ -126,16 +126,17 @@ def main() -> None:
     """Console-script entry point: user errors print one clear line and exit 2, without a traceback."""
     import warnings
 
+    from rich.markup import escape
+
     def show_warning(message, category, *args, **kwargs):  # type: ignore[no-untyped-def]
-        err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False)
 
     warnings.showwarning = show_warning
-    if len(sys.argv) > 1 and sys.argv[1] not in ("--help", "--version", "plugins", "config"):
-        _load_plugin_commands()
+    _load_plugin_commands()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except IEError as err:
-        err_console.print(f"[bold red]error:[/] {err}")
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}")
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted")
@@ -151,3 +152,4 @@ def main() -> None:
             err.show()
             sys.exit(err.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)

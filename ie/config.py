@@ -62,7 +62,8 @@ class ExploreConfig:
     max_hours: float = _f(0.0, "Stop after this many hours (0 = no limit).")
     max_images: int = _f(0, "Stop after this many kept images (0 = no limit).")
     allow_private_hosts: bool = _f(False, "Let the downloader fetch private/loopback addresses.")
-    options: dict[str, dict[str, dict[str, Any]]] = _f({}, "Plugin options: [options.<kind>.<name>] tables.")
+    options: dict[str, dict[str, dict[str, Any]]] = _f(
+        {"reward": {"knn": {"center": True}}}, "Plugin options: [options.<kind>.<name>] tables (merged with these).")
 
     def plugin_options(self, kind: str, name: str) -> dict[str, Any]:
         return dict(self.options.get(kind, {}).get(name, {}))
@@ -120,6 +121,12 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
                 f"or the [secrets] table of {user_config_path()}, never in a project or run config"
             )
         data = data.get("explore", data)
+    if "options" in data:  # merged table by table into the defaults, so a file adds to them
+        merged = ExploreConfig().options
+        for kind, plugins in data["options"].items():
+            for name, values in plugins.items():
+                merged.setdefault(kind, {}).setdefault(name, {}).update(values)
+        data["options"] = merged
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return ExploreConfig.from_dict(data)
 

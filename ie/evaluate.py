@@ -154,8 +154,9 @@ class ClipFeaturizer:
 
 
 def evaluate_model(model: str, target: TargetData, *, clip_weights: str | None = "openai", device: str = "auto",
-                   batch_size: int = 128, linear: bool = True) -> dict[str, float]:
-    """The CLIP oracle: ``model`` = ``"clip:<open_clip name>"``; kNN, linear probe and zero-shot accuracy."""
+                   batch_size: int = 128, linear: bool = True, templates: str = "openai") -> dict[str, float]:
+    """The CLIP oracle: ``model`` = ``"clip:<open_clip name>"``; kNN, linear probe and zero-shot accuracy
+    (``templates``: ``"openai"``, CLIP's 80 ImageNet prompts, or ``"simple"``)."""
     if not model.startswith(CLIP_PREFIX):
         raise IEError(f"--model must be clip:<open_clip model name> (e.g. clip:RN50), not {model!r}")
     featurizer = ClipFeaturizer(model[len(CLIP_PREFIX):], clip_weights, device=device, batch_size=batch_size)
@@ -164,5 +165,5 @@ def evaluate_model(model: str, target: TargetData, *, clip_weights: str | None =
         split = target.test or target.val
         feats = featurizer([item.path for item in split])
         result["zero_shot_top1"] = featurizer.zero_shot_accuracy(feats, [int(i.label) for i in split],
-                                                                 target.class_names)
+                                                                 target.class_names, templates)
     return result

@@ -42,11 +42,12 @@ class Session:
         ]
         return session
 
-    def create(self, kind: str, name: str, **extra: Any) -> Any:
-        options = {**self.config.plugin_options(kind, name), **extra}
+    def create(self, kind: str, plugin: str, **extra: Any) -> Any:
+        """An instance of plugin ``plugin`` of ``kind`` with its config options (+ ``extra``, seed, cache_dir)."""
+        options = {**self.config.plugin_options(kind, plugin), **extra}
         options.setdefault("seed", self.config.seed)
         options.setdefault("cache_dir", str(cache_dir()))
-        return self.manager.create(kind, name, options)
+        return self.manager.create(kind, plugin, options)
 
     def load_target(self) -> TargetData:
         spec = self.config.target

@@ -266,6 +266,7 @@ class Trainer:
         pending: list[torch.Tensor] = []  # losses as device tensors: one sync per checkpoint, not per step
         checkpoint = latest
         began = time.perf_counter()
+        step_ends: list[float] = []  # host-side step end times (benchmarks drop warm-up steps with them)
         step = start
         for step, (view_a, view_b) in enumerate(loader, start=start):
             view_a = view_a.to(self.device, non_blocking=True, memory_format=memory_format)
@@ -282,19 +283,22 @@ class Trainer:
             if scheduler is not None:
                 scheduler.step()
             pending.append(loss.detach().float())
+            step_ends.append(time.perf_counter())
             done = step + 1
             if (self.checkpoint_every and done % self.checkpoint_every == 0) or done == steps:
                 losses.extend(self._drain(pending))
                 checkpoint = self._save(done, steps, optimizer, scheduler, scaler, losses, fingerprint)
         if self.on_cuda:
             torch.cuda.synchronize()
-        elapsed = time.perf_counter() - began
+        finished = time.perf_counter()
+        elapsed = finished - began
         losses.extend(self._drain(pending))
         ran = len(sampler)
         if checkpoint is None:  # steps == 0
             checkpoint = self._save(start, steps, optimizer, scheduler, scaler, losses, fingerprint)
         return TrainResult(checkpoint, losses, steps, ran * self.batch_size / elapsed if ran else 0.0,
-                           resumed_from=start)
+                           resumed_from=start, extra={"started": began, "finished": finished,
+                                                              "step_ends": step_ends})
 
     @staticmethod
     def _drain(pending: list[Any]) -> list[float]:

@@ -6,21 +6,25 @@ rewards standardised first (as scikit-learn's ``normalize_y``). Two stages:
 * Hyperparameters ``(l, s^2, noise)`` maximise the exact log marginal likelihood on a random subset of
   at most ``hyper_subset`` observations (subset-of-data estimation). ``s^2`` is profiled out in closed
   form, leaving a 2-d search (coarse grid, then L-BFGS-B): about 60 Cholesky factorisations of a
-  1,000 x 1,000 matrix.
+  800 x 800 matrix.
 * Posterior: Titsias' sparse variational GP (SGPR, collapsed bound) with ``num_inducing`` inducing
-  inputs chosen among the observations by greedy pivoted Cholesky. With ``t = tr(K_nn - Q_nn)`` (the
-  Nystroem residual), the gap between the exact log marginal likelihood and the SGPR bound, which is
-  KL(q || exact posterior), is at most ``t / (2 noise)`` (Titsias 2009; Burt et al. 2019, ICML). This
-  bound is computed at every fit and exposed as :attr:`GPRewardEstimator.kl_bound`. When
-  ``n <= num_inducing`` every observation is an inducing input and the posterior is the exact GP.
+  inputs chosen by greedy pivoted Cholesky among a random pool of ``greedy_pool * m`` observations
+  (greedy trace reduction, as analysed by Burt et al. 2019). The bound is
+  ``ELBO = log N(y | 0, Q_nn + noise I) - t / (2 noise)`` with ``t = tr(K_nn - Q_nn)`` (the Nystroem
+  residual); ``t / (2 noise)`` is exposed as :attr:`GPRewardEstimator.trace_term` at every fit. It is 0
+  exactly when the inducing inputs reproduce ``K_nn``, and it drives Burt et al.'s bound on
+  KL(q || exact posterior), so a large value warns that the approximation is coarse (short
+  lengthscales, little noise). When ``n <= num_inducing`` every observation is an inducing input and
+  the posterior is the exact GP.
 
-Why hand-written on numpy/scipy/torch rather than gpytorch or scikit-learn: measured on 2 CPU cores
-(benchmarks/concepts_gp.py), scikit-learn's exact GPR takes ~6 s to fit 1,000 points and its predictive
-std over 146k concepts costs O(N n^2); gpytorch's SGPR hyperparameter training by Adam needs ~100 passes
-of O(n m^2) at n = 10k, several times the 5 s budget. Here the distances are computed once per fit
-(the lengthscale only rescales them), hyperparameters come from a 2-d profiled search, and prediction
-is two float32 matmuls per chunk (``K_*m @ w`` and ``rowsum((K_*m @ M) * K_*m)``), about 1 s for
-146,347 x 512 inducing points.
+Why hand-written on numpy/scipy/torch rather than gpytorch or scikit-learn (speed, measured on 2 shared
+CPU cores): scikit-learn's exact GPR took 4-30 s to fit 1,000 points (384-d) and ~90 s to score 146,347
+concepts with std (benchmarks/concepts_gp.py); gpytorch's SGPR (``InducingPointKernel``) trains
+hyperparameters and inducing points by Adam, each step a differentiable O(n m^2) pass, and needed
+GPYTORCH_STEP_S s per step at n = 10k, m = 512, so tens of steps exceed the 5 s budget. Here the
+lengthscale only rescales distances computed once, the hyperparameters come from a 2-d profiled search
+on a subset, the posterior is one float64 GEMM plus m x m algebra, and prediction is two float32 matmuls
+per chunk (``K_*m @ w`` and ``rowsum((K_*m @ M) * K_*m)``), ~1-2 s for 146,347 concepts x 512.
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.lapack
 import scipy.optimize
 
 LOG_L_BOUNDS = (math.log(0.02), math.log(50.0))
-LOG_R_BOUNDS = (math.log(1e-4), math.log(1e2))  # noise / signal variance ratio
+LOG_R_BOUNDS = (math.log(1e-3), math.log(1e2))  # noise / signal variance ratio (rewards are never noise-free)
 
 
 @dataclass
@@ -63,7 +68,8 @@ def profiled_nll(log_l: float, log_r: float, d2: np.ndarray, y: np.ndarray) -> t
     ``nll = n/2 log s^2 + 1/2 log|R_l + r I| + n/2 (1 + log 2 pi)``.
     """
     n = len(y)
-    k = np.exp(-d2 / (2.0 * math.exp(2.0 * log_l)))
+    k = np.multiply(d2, -0.5 * math.exp(-2.0 * log_l))
+    np.exp(k, out=k)
     k[np.diag_indices_from(k)] += math.exp(log_r)
     try:
         c, low = scipy.linalg.cho_factor(k, lower=True, check_finite=False)
@@ -79,59 +85,45 @@ def fit_hyper(x: np.ndarray, y: np.ndarray, init: Hyper | None = None) -> Hyper:
     """Maximise the exact marginal likelihood of standardised ``y`` over ``(l, r)``; ``s^2`` in closed form."""
     d2 = sq_dists(x, x)
     med = float(np.median(d2[np.triu_indices(len(x), 1)])) if len(x) > 1 else 1.0
-    grid_l = [0.5 * math.log(max(med, 1e-6) / 2.0) + s for s in (-1.5, -0.75, 0.0, 0.75, 1.5)]
-    grid_r = [math.log(v) for v in (0.01, 0.1, 1.0)]
-    starts = [(a, b) for a in grid_l for b in grid_r]
-    if init is not None:
-        starts.append((math.log(init.lengthscale), math.log(init.noise_var / init.signal_var)))
+    if init is not None:  # warm start (every fit after the first): no grid
+        starts = [(math.log(init.lengthscale), math.log(max(init.noise_var / init.signal_var, 1.01e-3)))]
+    else:
+        grid_l = [0.5 * math.log(max(med, 1e-6) / 2.0) + s for s in (-1.0, 0.0, 1.0, 2.0)]
+        starts = [(a, math.log(b)) for a in grid_l for b in (0.03, 0.3)]
     def f(p: np.ndarray) -> float:
         return profiled_nll(float(p[0]), float(p[1]), d2, y)[0]
     best = min(starts, key=lambda p: f(np.array(p)))
     res = scipy.optimize.minimize(f, np.array(best), method="L-BFGS-B", bounds=[LOG_L_BOUNDS, LOG_R_BOUNDS],
-                                  options={"maxiter": 30})
+                                  options={"maxiter": 15, "ftol": 1e-7})
     log_l, log_r = (res.x if res.fun <= f(np.array(best)) else np.array(best)).tolist()
     _, s2 = profiled_nll(log_l, log_r, d2, y)
     return Hyper(lengthscale=math.exp(log_l), signal_var=s2, noise_var=s2 * math.exp(log_r))
 
 
-def greedy_inducing(x: np.ndarray, m: int, hyper: Hyper) -> tuple[np.ndarray, float]:
-    """Greedy pivoted Cholesky of ``K_nn``: pick ``m`` rows maximising the residual variance each step.
+def greedy_inducing(x: np.ndarray, m: int, hyper: Hyper) -> np.ndarray:
+    """Greedy inducing inputs: the first ``m`` pivots of a pivoted Cholesky of ``K_xx`` (each step picks
+    the row with the largest residual variance), via LAPACK ``dpstrf``."""
+    import torch
 
-    Returns ``(indices, t)`` with ``t = tr(K_nn - Q_nn)`` the residual trace of the chosen set.
-    Hand-written: no library exposes partial pivoted Cholesky on a kernel given implicitly by its rows.
-    """
-    n = len(x)
-    m = min(m, n)
-    diag = np.full(n, hyper.signal_var)
-    factors = np.zeros((m, n))
-    chosen = np.zeros(m, dtype=np.int64)
-    inv2l2 = 1.0 / (2.0 * hyper.lengthscale**2)
-    sq = (x * x).sum(1)
-    for j in range(m):
-        i = int(np.argmax(diag))
-        chosen[j] = i
-        pivot = diag[i]
-        if pivot <= 1e-10 * hyper.signal_var:
-            chosen, factors = chosen[:j], factors[:j]
-            break
-        row = hyper.signal_var * np.exp(-np.maximum(sq + sq[i] - 2.0 * (x @ x[i]), 0.0) * inv2l2)
-        row -= factors[:j, i] @ factors[:j]
-        factors[j] = row / math.sqrt(pivot)
-        diag = np.maximum(diag - factors[j] ** 2, 0.0)
-        diag[chosen[: j + 1]] = 0.0
-    return chosen, float(diag.sum())
+    xt = torch.from_numpy(np.asarray(x, dtype=np.float32))
+    d2 = torch.cdist(xt, xt).square_().double().numpy()  # float32 distances: they only rank the pivots
+    k = hyper.signal_var * np.exp(-d2 / (2.0 * hyper.lengthscale**2))
+    _, piv, rank, _ = scipy.linalg.lapack.dpstrf(k, lower=1, tol=1e-10)
+    return np.sort(piv[: min(m, max(int(rank), 1))] - 1)
 
 
 class GPRewardEstimator:
     """SGPR posterior over rewards; ``fit`` then ``predict``. See the module docstring for the maths."""
 
-    def __init__(self, num_inducing: int = 512, hyper_subset: int = 1000, chunk: int = 16384):
+    def __init__(self, num_inducing: int = 512, hyper_subset: int = 800, greedy_pool: int = 3,
+                 chunk: int = 16384):
         self.num_inducing = num_inducing
         self.hyper_subset = hyper_subset
+        self.greedy_pool = greedy_pool  # pivoted Cholesky runs on a random pool of greedy_pool * m observations
         self.chunk = chunk
         self.hyper: Hyper | None = None
         self.inducing: np.ndarray | None = None  # rows of the training inputs
-        self.kl_bound: float = 0.0
+        self.trace_term: float = 0.0  # t / (2 noise): 0 when the sparse posterior is the exact one
         self._z: np.ndarray | None = None
         self._w: np.ndarray | None = None
         self._m: np.ndarray | None = None
@@ -140,8 +132,16 @@ class GPRewardEstimator:
             reoptimize: bool = True, init: Hyper | None = None) -> GPRewardEstimator:
         """Fit on inputs ``x`` (n x d) and rewards ``y``. With ``reoptimize=False`` and ``hyper`` given,
         reuse those hyperparameters (a resumed run rebuilds exactly the same posterior)."""
-        x = np.asarray(x, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64)
+        from threadpoolctl import threadpool_limits  # ships with scikit-learn
+
+        # Single-threaded BLAS for the many small factorisations: on a busy 2-core machine multi-threaded
+        # OpenBLAS took 170 ms per 800 x 800 Cholesky instead of 8 ms. Large matmuls run in torch.
+        with threadpool_limits(1, user_api="blas"):
+            return self._fit(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), seed, hyper,
+                             reoptimize, init)
+
+    def _fit(self, x: np.ndarray, y: np.ndarray, seed: int, hyper: Hyper | None, reoptimize: bool,
+             init: Hyper | None) -> GPRewardEstimator:
         mean = float(y.mean())
         scale = float(y.std()) if len(y) > 1 and y.std() > 1e-12 else 1.0
         ys = (y - mean) / scale
@@ -153,6 +153,10 @@ class GPRewardEstimator:
             fitted = fit_hyper(x[sub], ys[sub], init) if len(y) > 1 else Hyper()
             self.hyper = Hyper(fitted.lengthscale, fitted.signal_var, fitted.noise_var, mean, scale)
         self.hyper.mean, self.hyper.scale = mean, scale
+        pool_rng = np.random.default_rng([seed, len(y), 1])
+        pool_size = self.greedy_pool * self.num_inducing
+        pool = np.sort(pool_rng.choice(len(y), pool_size, replace=False)) if len(y) > pool_size else np.arange(len(y))
+        self.inducing = pool[greedy_inducing(x[pool], self.num_inducing, self.hyper)]
         self._posterior(x, ys)
         return self
 
@@ -164,19 +168,26 @@ class GPRewardEstimator:
     def _posterior(self, x: np.ndarray, ys: np.ndarray) -> None:
         """SGPR (Titsias): ``mu_* = K_*m w``, ``var_* = s^2 - rowsum((K_*m M) * K_*m)`` with
         ``w = Sigma^-1 K_mn y / noise``, ``M = K_mm^-1 - Sigma^-1``, ``Sigma = K_mm + K_mn K_nm / noise``."""
+        import torch
+
         h = self.hyper
-        assert h is not None
-        idx, self.kl_bound = greedy_inducing(x, self.num_inducing, h)
-        self.kl_bound /= 2.0 * h.noise_var
-        self.inducing = idx
-        z = x[idx]
-        kmm = self._kernel(z, z) + 1e-8 * h.signal_var * np.eye(len(z))
-        kmn = self._kernel(z, x)
+        assert h is not None and self.inducing is not None
+        z = x[self.inducing]
+        kmm = self._kernel(z, z) + 1e-6 * h.signal_var * np.eye(len(z))
+        kmn = self._cross_kernel(x, z).double()
+        # the O(n m^2) work is one float64 GEMM in torch (multi-threaded); the rest is m x m
+        kk = (kmn.T @ kmn).numpy()
+        ky = (kmn.T @ torch.from_numpy(ys)).numpy()
         lm = scipy.linalg.cholesky(kmm, lower=True)
-        a = scipy.linalg.solve_triangular(lm, kmn, lower=True) / math.sqrt(h.noise_var)
-        b = np.eye(len(z)) + a @ a.T
+        # A A' with A = L_m^-1 K_mn / sqrt(noise) (GPflow's SGPR notation), formed from K_mn K_nm
+        aat = scipy.linalg.solve_triangular(lm, scipy.linalg.solve_triangular(lm, kk, lower=True).T, lower=True)
+        aat = 0.5 * (aat + aat.T) / h.noise_var
+        # Titsias' trace term t / (2 noise), t = tr(K_nn - Q_nn), tr Q_nn = noise * tr(A A')
+        self.trace_term = max(len(x) * h.signal_var - h.noise_var * float(np.trace(aat)), 0.0) / (2.0 * h.noise_var)
+        b = np.eye(len(z)) + aat
         lb = scipy.linalg.cholesky(b, lower=True)
-        c = scipy.linalg.solve_triangular(lb, a @ ys, lower=True) / math.sqrt(h.noise_var)
+        a_y = scipy.linalg.solve_triangular(lm, ky, lower=True) / math.sqrt(h.noise_var)
+        c = scipy.linalg.solve_triangular(lb, a_y, lower=True) / math.sqrt(h.noise_var)
         # w = L_m^-T L_B^-T c ; Sigma^-1 = L_m^-T B^-1 L_m^-1 ; K_mm^-1 = L_m^-T L_m^-1
         w = scipy.linalg.solve_triangular(lm.T, scipy.linalg.solve_triangular(lb.T, c, lower=False), lower=False)
         lm_inv = scipy.linalg.solve_triangular(lm, np.eye(len(z)), lower=True)
@@ -184,26 +195,36 @@ class GPRewardEstimator:
         m = lm_inv.T @ lm_inv - lb_inv_lm_inv.T @ lb_inv_lm_inv
         self._z, self._w, self._m = z, w, 0.5 * (m + m.T)
 
+    def _cross_kernel(self, x: np.ndarray, z: np.ndarray, chunk: int | None = None):  # type: ignore[no-untyped-def]
+        """``K(x, z)`` as a float32 torch tensor, via one fused ``addmm`` + ``exp``:
+        ``s^2 exp(-|x-z|^2 / 2l^2) = exp(x.z / l^2 - |x|^2 / 2l^2 - |z|^2 / 2l^2 + log s^2)``."""
+        import torch  # float32 torch matmuls: ~2x numpy's float64 BLAS here
+
+        h = self.hyper
+        assert h is not None
+        inv = 1.0 / h.lengthscale**2
+        zt = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32))
+        bias = (math.log(h.signal_var) - 0.5 * inv * (zt * zt).sum(1))[None, :]
+        xs = torch.from_numpy(np.require(x, np.float32, ["C", "W"]))  # copies read-only (memory-mapped) rows
+        k = torch.addmm(bias, xs, zt.T, alpha=inv)
+        return k.sub_(0.5 * inv * (xs * xs).sum(1)[:, None]).clamp_max_(math.log(h.signal_var)).exp_()
+
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and std of the latent reward ``c + f(x)`` (reward units), float64 arrays."""
-        import torch  # float32 matmuls in chunks: ~2x faster than numpy's BLAS here for the M product
+        import torch
 
         h = self.hyper
         if h is None or self._z is None:
             raise RuntimeError("fit() first")
-        z = torch.from_numpy(self._z.astype(np.float32))
-        zsq = (z * z).sum(1)
         w = torch.from_numpy(self._w.astype(np.float32))
         m = torch.from_numpy(self._m.astype(np.float32))
         mu = np.empty(len(x))
         var = np.empty(len(x))
         with torch.no_grad():
             for lo in range(0, len(x), self.chunk):
-                xs = torch.from_numpy(np.ascontiguousarray(x[lo: lo + self.chunk], dtype=np.float32))
-                d2 = ((xs * xs).sum(1)[:, None] + zsq[None, :] - 2.0 * xs @ z.T).clamp_min_(0.0)
-                k = d2.mul_(-1.0 / (2.0 * h.lengthscale**2)).exp_().mul_(h.signal_var)
-                mu[lo: lo + len(xs)] = (k @ w).double().numpy()
-                var[lo: lo + len(xs)] = (h.signal_var - ((k @ m) * k).sum(1)).double().numpy()
+                k = self._cross_kernel(x[lo: lo + self.chunk], self._z)
+                mu[lo: lo + len(k)] = (k @ w).double().numpy()
+                var[lo: lo + len(k)] = (h.signal_var - ((k @ m) * k).sum(1)).double().numpy()
         sigma = np.sqrt(np.clip(var, 1e-12 * h.signal_var, None))
         return h.mean + h.scale * mu, h.scale * sigma
 

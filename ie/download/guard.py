@@ -167,7 +167,9 @@ class UrlGuard:
                 why = classify_ip(addr)
                 if why is not None and not self._is_allowed(addr, port):
                     raise Blocked(Outcome.BLOCKED_PRIVATE_ADDRESS, f"blocked_{why}")
-        return Target(url=url, ip=addrs[0], host_key=f"{host}:{port}")
+        # Connect to an IPv4 address when there is one: many hosts resolve AAAA without an IPv6 route.
+        ip = next((a for a in addrs if ":" not in a), addrs[0])
+        return Target(url=url, ip=ip, host_key=f"{host}:{port}")
 
 
 def _normalise_entry(entry: str) -> tuple[str, int | None]:

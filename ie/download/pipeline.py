@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -136,7 +136,7 @@ async def download_many(
     if not urls:
         return
     fetcher = Fetcher(options)
-    pool = executor or make_executor(options)
+    pools = [executor or make_executor(options)]
     loop = asyncio.get_running_loop()
     image_opts = options.image_options()
     window = asyncio.Semaphore(options.concurrency * 2)  # bounds bodies held in memory
@@ -158,7 +158,21 @@ async def download_many(
         except FetchError as exc:
             return result(exc.outcome, exc.reason, exc.status, exc.nbytes)
         size = len(fetched.body)
-        processed = await loop.run_in_executor(pool, process_image, fetched.body, image_opts)
+        for retry in (False, True):
+            pool = pools[0]
+            try:
+                processed = await loop.run_in_executor(pool, process_image, fetched.body, image_opts)
+                break
+            except BrokenExecutor:
+                # A decoder crashed its worker process (the isolation the process pool is for). Every body in
+                # flight fails with it: start a fresh pool and try each once more; a second crash is the culprit.
+                if executor is not None:
+                    return result(Outcome.DECODE_ERROR, "decoder_crashed", fetched.status, size)
+                if pools[0] is pool:
+                    pools[0] = make_executor(options)
+                    pool.shutdown(wait=False, cancel_futures=True)
+                if retry:
+                    return result(Outcome.DECODE_ERROR, "decoder_crashed", fetched.status, size)
         if not isinstance(processed, Processed):
             return result(processed.outcome, processed.reason, fetched.status, size)
         if dedupe is not None:
@@ -197,7 +211,7 @@ async def download_many(
         await asyncio.gather(producer, *tasks, return_exceptions=True)
         await fetcher.aclose()
         if executor is None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pools[0].shutdown(wait=False, cancel_futures=True)
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

@@ -3,7 +3,7 @@
 Subclass :class:`EngineContract` in a pytest module, provide a ``backend`` fixture that serves the
 engine's API (a loopback server, a client library's HTTP double, a temp folder) holding
 ``corpus_size`` results for :attr:`EngineContract.query` and none for
-:attr:`EngineContract.empty_query`, and say how to point the engine at it::
+:attr:`EngineContract.empty_query`, and say how to point the engine at it (set ``plugin_module`` when the plugin is not installed)::
 
     import pytest
     from ie.testing.engine_contract import EngineContract
@@ -59,6 +59,9 @@ class EngineContract:
     corpus_size: ClassVar[int] = 12  # results the backend holds for ``query``
     small_page: ClassVar[int] = 5  # page size forced by the paging test
     supports_paging: ClassVar[bool] = True
+    # A module (or object) with the @hookimpl ie_register_engines, for a plugin that is not installed
+    # through an entry point; None: create the engine through the installed plugins.
+    plugin_module: ClassVar[Any] = None
 
     # hooks for subclasses ------------------------------------------------------------------------
     @pytest.fixture
@@ -70,23 +73,33 @@ class EngineContract:
         """Override: options that point the engine at ``backend`` (e.g. ``{"base_url": backend.url}``)."""
         return {}
 
-    def plugin_manager(self) -> Any:
-        """The manager the engine is created through (default: the process-wide one, from entry points)."""
-        from ie.plugins import get_plugin_manager
+    @pytest.fixture
+    def engine_manager(self) -> Any:
+        """The plugin manager the engine is created through."""
+        from ie.plugins import PluginManager, get_plugin_manager
 
-        return get_plugin_manager()
+        if self.plugin_module is None:
+            return get_plugin_manager()
+        manager = PluginManager(load_entry_points=False)
+        info = manager.register(self.plugin_module, name=f"contract-{self.engine_name}")
+        assert info.status == "ok", f"plugin failed to register: {info.error}"
+        return manager
 
     # helpers -------------------------------------------------------------------------------------
-    def make_engine(self, backend: Any, secrets: dict[str, str] | None = None, **options: Any) -> SearchEngine:
+    def make_engine(
+        self, backend: Any, manager: Any, secrets: dict[str, str] | None = None, **options: Any
+    ) -> SearchEngine:
         merged = {**self.engine_options(backend), **options}
         merged["secrets"] = dict(self.required_secrets if secrets is None else secrets)
-        return self.plugin_manager().create("engine", self.engine_name, merged)
+        return manager.create("engine", self.engine_name, merged)
 
     @pytest.fixture
-    def engine(self, backend: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[SearchEngine]:
+    def engine(self, backend: Any, engine_manager: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[SearchEngine]:
         for variable in self.required_secrets:
             monkeypatch.delenv(variable, raising=False)
-        engine = self.make_engine(backend)
+        engine = self.make_engine(backend, engine_manager)
+        clock = FakeClock()  # the engine's own rate, in virtual time: no test waits for real
+        engine.rate_limiter = TokenBucket(engine.rate_limiter.rate, engine.rate_limiter.burst, clock=clock, sleep=clock.sleep)
         yield engine
         engine.close()
 
@@ -103,8 +116,8 @@ class EngineContract:
             assert hit.url.startswith(("http://", "https://")), hit.url
 
     # the contract --------------------------------------------------------------------------------
-    def test_registered_through_plugin_manager(self, engine: SearchEngine) -> None:
-        assert self.engine_name in self.plugin_manager().registry("engine").names()
+    def test_registered_through_plugin_manager(self, engine: SearchEngine, engine_manager: Any) -> None:
+        assert self.engine_name in engine_manager.registry("engine").names()
         assert isinstance(engine, SearchEngine)
         assert engine.name == self.engine_name
         assert engine.max_per_page >= 1
@@ -152,7 +165,9 @@ class EngineContract:
         assert len(hits) == self.corpus_size
         assert sum(clock.sleeps) == pytest.approx(pages - 1), "each page after the first waits for a token"
 
-    def test_missing_credentials_name_the_variable(self, backend: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_missing_credentials_name_the_variable(
+        self, backend: Any, engine_manager: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         if not self.required_secrets:
             pytest.skip(f"{self.engine_name} needs no credentials")
         for variable in self.required_secrets:
@@ -160,7 +175,7 @@ class EngineContract:
         for variable in self.required_secrets:
             others = {k: v for k, v in self.required_secrets.items() if k != variable}
             with pytest.raises(MissingCredentialsError) as info:
-                engine = self.make_engine(backend, secrets=others)
+                engine = self.make_engine(backend, engine_manager, secrets=others)
                 try:
                     engine.search(self.query, 1)
                 finally:

@@ -55,7 +55,10 @@ class MiniLMEmbedder(TextEmbedder):
 
     @property
     def dim(self) -> int:
-        return DIM if self._model is None else int(self._model.get_sentence_embedding_dimension())
+        if self._model is None:
+            return DIM
+        get = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        return int(get())
 
     @property
     def cache_key(self) -> str:

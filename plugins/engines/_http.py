@@ -21,6 +21,7 @@ from ie.api import (
     EngineError,
     EngineUnavailableError,
     MalformedResponseError,
+    QuotaExceededError,
     RateLimitedError,
 )
 
@@ -84,15 +85,29 @@ def request(engine: str, client: httpx.Client, method: str, url: str, **kwargs: 
         raise EngineUnavailableError(engine, f"cannot reach {url}: {err}") from err
 
 
-def raise_for_status(engine: str, response: httpx.Response, detail: str = "") -> None:
-    """Map an HTTP error status to a typed error (2xx/3xx pass)."""
+MAX_RETRY_AFTER = 300.0
+
+
+def max_wait(options: Mapping[str, Any]) -> float:
+    """Option ``max_retry_after``: the longest Retry-After worth waiting for (default 300 s)."""
+    return float(options.get("max_retry_after", MAX_RETRY_AFTER))
+
+
+def raise_for_status(engine: str, response: httpx.Response, max_wait: float = MAX_RETRY_AFTER) -> None:
+    """Map an HTTP error status to a typed error (2xx/3xx pass).
+
+    A 429 whose ``Retry-After`` exceeds ``max_wait`` seconds means a spent daily quota, not a burst:
+    :class:`QuotaExceededError` (stop), so no worker sleeps for hours inside the rate limiter.
+    """
     status = response.status_code
     if status < 400:
         return
-    detail = detail or _short(response.text)
+    detail = _short(response.text)
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if status in (401, 403):
         raise AuthError(engine, f"HTTP {status}: the service refused the credentials ({detail})")
+    if status == 429 and retry_after is not None and retry_after > max_wait:
+        raise QuotaExceededError(engine, f"HTTP 429, retry after {retry_after:.0f}s: quota spent ({detail})", retry_after)
     if status == 429:
         raise RateLimitedError(engine, f"HTTP 429 too many requests ({detail})", retry_after)
     if status == 503 and retry_after is not None:
@@ -110,10 +125,12 @@ def json_body(engine: str, response: httpx.Response) -> Any:
         raise MalformedResponseError(engine, f"response is not JSON: {_short(response.text)!r}") from err
 
 
-def get_json(engine: str, client: httpx.Client, method: str, url: str, **kwargs: Any) -> Any:
+def get_json(
+    engine: str, client: httpx.Client, method: str, url: str, max_wait: float = MAX_RETRY_AFTER, **kwargs: Any
+) -> Any:
     """request + raise_for_status + json_body."""
     response = request(engine, client, method, url, **kwargs)
-    raise_for_status(engine, response)
+    raise_for_status(engine, response, max_wait)
     return json_body(engine, response)
 
 

@@ -17,6 +17,8 @@ from ie.api import EngineUnavailableError, WeightsUnavailableError
 def cache_dir(options: Mapping[str, Any]) -> Path:
     if options.get("cache_dir"):
         return Path(str(options["cache_dir"])).expanduser()
+    if os.environ.get("IE_CACHE_DIR"):
+        return Path(os.environ["IE_CACHE_DIR"]) / "local-clip"
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "ie" / "local-clip"
 
@@ -25,8 +27,6 @@ class ClipIndex:
     """Image embeddings of ``files`` (None entries are skipped) and text queries against them."""
 
     def __init__(self, options: Mapping[str, Any], files: Sequence[Path | None]):
-        import torch
-
         weights = Path(str(options["clip_weights"])).expanduser() if options.get("clip_weights") else None
         if weights is None or not weights.is_file():
             raise WeightsUnavailableError(
@@ -35,6 +35,8 @@ class ClipIndex:
         self.arch = str(options.get("clip_model", "ViT-B-32"))
         self.batch_size = int(options.get("batch_size", 64))
         self.device = str(options.get("device", "cpu"))
+        import torch
+
         self.files = [(i, f) for i, f in enumerate(files) if f is not None]
         if not self.files:
             raise EngineUnavailableError("local", "CLIP mode needs local image files (table rows with URLs cannot be embedded)")

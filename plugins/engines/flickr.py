@@ -87,7 +87,8 @@ class FlickrEngine(SearchEngine):
 
     def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
         per_page = min(per_page, self.max_per_page)
-        data = _http.get_json(self.name, self._client, "GET", self.base_url, params=self.params(query, page, per_page))
+        data = _http.get_json(self.name, self._client, "GET", self.base_url, _http.max_wait(self.options),
+                              params=self.params(query, page, per_page))
         data = _http.expect(self.name, data, dict, "a JSON object")
         if data.get("stat") != "ok":
             raise self._error(data)

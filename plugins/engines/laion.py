@@ -66,7 +66,8 @@ class LaionEngine(SearchEngine):
 
     def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
         wanted = min(page * per_page, MAX_IMAGES)
-        data = _http.get_json(self.name, self._client, "POST", f"{self.url}/knn-service", json=self.payload(query, wanted))
+        data = _http.get_json(self.name, self._client, "POST", f"{self.url}/knn-service", _http.max_wait(self.options),
+                              json=self.payload(query, wanted))
         if isinstance(data, dict) and "error" in data:
             raise EngineError(self.name, f"backend error: {data['error']}")
         rows = _http.expect(self.name, data, list, "a JSON list of results")

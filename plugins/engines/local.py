@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import mimetypes
+import os
 import re
 import shutil
 import threading
@@ -136,7 +137,8 @@ class _FileServer:
 
         self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="ie-local-engine", daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       name="ie-local-engine", daemon=True)
         self.thread.start()
 
     @property
@@ -160,8 +162,6 @@ class LocalEngine(SearchEngine):
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
-        import os
-
         path = self.options.get("path") or os.environ.get("IE_LOCAL_PATH")
         if not path:
             raise EngineUnavailableError(self.name, "set option path (a folder of images or a .csv/.parquet table)")
@@ -174,6 +174,7 @@ class LocalEngine(SearchEngine):
         self.items = scan_folder(self.path) if self.path.is_dir() else read_table(self.path)
         self._lock = threading.Lock()
         self._bm25: Any = None
+        self._docs: list[set[str]] = []
         self._clip: Any = None
         self._server: _FileServer | None = None
         self._ranked: dict[str, list[int]] = {}

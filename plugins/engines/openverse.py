@@ -39,8 +39,8 @@ class OpenverseEngine(SearchEngine):
     name: ClassVar[str] = "openverse"
     max_per_page: ClassVar[int] = 20  # anonymous; 500 with credentials (set per instance)
     max_results: ClassVar[int | None] = 20 * MAX_PAGE_DEPTH
-    default_rate_per_second: ClassVar[float] = 20 / 60  # anonymous burst limit: 20/minute
-    default_burst: ClassVar[float] = 5.0
+    default_rate_per_second: ClassVar[float] = 18 / 60  # anonymous limits: 20/minute, 200/day
+    default_burst: ClassVar[float] = 2.0
     authenticated_rate_per_second: ClassVar[float] = 100 / 60
     authenticated_page_size: ClassVar[int] = 500
 
@@ -106,7 +106,7 @@ class OpenverseEngine(SearchEngine):
         if response.status_code == 401:
             hint = "token refused" if self.authenticated else "anonymous requests allow page_size <= 20"
             raise AuthError(self.name, f"HTTP 401 ({hint}): check OPENVERSE_CLIENT_ID / OPENVERSE_CLIENT_SECRET")
-        _http.raise_for_status(self.name, response)
+        _http.raise_for_status(self.name, response, _http.max_wait(self.options))
         data = _http.expect(self.name, _http.json_body(self.name, response), dict, "a JSON object")
         results = _http.expect(self.name, data.get("results"), list, "'results' list")
         hits = [self._hit(item, query, i) for i, item in enumerate(results)]

@@ -69,10 +69,11 @@ class WikimediaEngine(SearchEngine):
 
     def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
         per_page = max(1, min(per_page, self.max_per_page))
-        data = _http.get_json(self.name, self._client, "GET", self.base_url, params=self.params(query, page, per_page))
-        data = _http.expect(self.name, data, dict, "a JSON object")
+        response = _http.request(self.name, self._client, "GET", self.base_url, params=self.params(query, page, per_page))
+        _http.raise_for_status(self.name, response, _http.max_wait(self.options))
+        data = _http.expect(self.name, _http.json_body(self.name, response), dict, "a JSON object")
         if "error" in data:
-            raise self._error(data["error"])
+            raise self._error(data["error"], _http.parse_retry_after(response.headers.get("Retry-After")))
         pages = _http.expect(self.name, (data.get("query") or {}).get("pages", []), list, "'query.pages' list")
         pages = sorted(pages, key=lambda p: p.get("index", 0) if isinstance(p, dict) else 0)
         hits = [hit for i, p in enumerate(pages) if (hit := self._hit(p, query, i)) is not None]
@@ -109,11 +110,11 @@ class WikimediaEngine(SearchEngine):
                                       ("pageid", page.get("pageid")), ("file", title)) if v},
         )
 
-    def _error(self, error: Any) -> Exception:
+    def _error(self, error: Any, retry_after: float | None = None) -> Exception:
         code = error.get("code") if isinstance(error, dict) else None
         info = error.get("info", "") if isinstance(error, dict) else str(error)
         if code in ("maxlag", "ratelimited"):
-            return RateLimitedError(self.name, f"{code}: {info}", 5.0)
+            return RateLimitedError(self.name, f"{code}: {info}", 5.0 if retry_after is None else retry_after)
         if code == "readapidenied":
             return AuthError(self.name, f"{code}: {info}")
         return EngineError(self.name, f"API error {code}: {info}")

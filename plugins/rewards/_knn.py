@@ -28,12 +28,16 @@ def topk_mean_similarity(queries: torch.Tensor, keys: torch.Tensor, k: int, chun
     if len(keys) == 0:
         raise ValueError("no target features to compare against")
     k = min(k, len(keys))
-    keys_t = keys.to(device=device, dtype=torch.float32).T.contiguous()
+    keys_t = keys.to(device=device, dtype=torch.float32).T  # a transposed view: BLAS takes it as is
     out = np.empty(len(queries), dtype=np.float64)
+    rows = min(chunk_size, len(queries))
     with torch.inference_mode():
+        sims = torch.empty(rows, keys_t.shape[1], device=device)  # reused: no fresh chunk x targets buffer per chunk
         for start in range(0, len(queries), chunk_size):
             chunk = queries[start:start + chunk_size].to(device=device, dtype=torch.float32)
-            out[start:start + len(chunk)] = (chunk @ keys_t).topk(k, dim=1).values.mean(dim=1).double().cpu().numpy()
+            block = sims[: len(chunk)]
+            torch.matmul(chunk, keys_t, out=block)
+            out[start:start + len(chunk)] = block.topk(k, dim=1).values.mean(dim=1).double().cpu().numpy()
     return out
 
 

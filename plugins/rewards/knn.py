@@ -1,8 +1,13 @@
 """The paper's reward (``knn``): an image's reward is the mean cosine similarity of its feature to its k = 15
 nearest target features under the current model; a concept's reward is the mean of its query's top-10
 image rewards. Options: ``k`` (15), ``top_n`` (10), ``chunk_size`` (4096), ``device`` ("cpu"), ``backend``
-("torch" or "faiss"). Rewards are memoised per image until the next :meth:`fit_target` (new model), and the
+("torch" or "faiss"), ``center`` (False). Rewards are memoised per image until the next :meth:`fit_target` (new model), and the
 featurizer caches features, so only new candidates are ever computed.
+
+``center=True`` subtracts the target's mean feature from both sides before the cosine. For a trained model
+(the paper starts from MoCo-v3 ImageNet weights) this changes little; for a random or barely trained
+backbone, whose post-ReLU features share one dominant direction (every cosine is ~0.99), it is what makes
+the rewards discriminate. The offline demo (random init) turns it on.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ class KNNReward(RewardFunction):
         self.chunk_size = int(self.options.get("chunk_size", 4096))
         self.device = str(self.options.get("device", "cpu"))
         self.backend = str(self.options.get("backend", "torch"))
+        self.center = bool(self.options.get("center", False))
+        self._mean: torch.Tensor | None = None
         self.target_features: torch.Tensor | None = None
         self._featurizer_id: str | None = None
         self._memo: dict[Path, float] = {}
@@ -35,7 +42,13 @@ class KNNReward(RewardFunction):
     def fit_target(self, target: Sequence[Path], featurizer: Featurizer, class_names: Sequence[str] = ()) -> None:
         if not target:
             raise IEError("knn reward: the target has no images")
-        self.target_features = featurizer(list(target))
+        features = featurizer(list(target))
+        if self.center:
+            import torch
+
+            self._mean = features.mean(0, keepdim=True)
+            features = torch.nn.functional.normalize(features - self._mean, dim=1)
+        self.target_features = features
         self._featurizer_id = featurizer.id
         self._memo.clear()
 
@@ -45,6 +58,10 @@ class KNNReward(RewardFunction):
 
         if self.target_features is None:
             raise IEError("knn reward: call fit_target() before score()")
+        if self._mean is not None:
+            import torch
+
+            features = torch.nn.functional.normalize(features - self._mean, dim=1)
         if self.backend == "faiss":
             return topk_mean_similarity_faiss(features, self.target_features, self.k)
         return topk_mean_similarity(features, self.target_features, self.k, self.chunk_size, self.device)

@@ -1,7 +1,8 @@
 """The simulated web's search engine: mostly relevant hits with realistic noise, served over loopback.
 
 For a query, the engine finds the concept it is about (:meth:`World.match`) and returns, at each result position,
-an image of that concept, or (share ``noise``) an image of a random concept, or (share ``broken_rate``) a broken URL.
+an image of that concept, or (share ``noise``) an image of a random concept, or (share ``broken_rate``) a broken URL;
+a query that shares no word with any concept gets no results.
 Queries for a target class also return ``leaks_per_query`` of the target's own test images, so the leak guard has
 work. Results are deterministic for (seed, query text); only the URL's port can differ between processes.
 
@@ -36,7 +37,6 @@ class SimWebEngine(SearchEngine):
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
-        self.world: World = get_world(self.options)
         self.seed = self.world.config.seed
         self.image_size = self.world.config.image_size
         self.noise = float(self.options.get("noise", 0.25))
@@ -46,7 +46,11 @@ class SimWebEngine(SearchEngine):
         self.results_per_query = min(PER_QUERY_SPAN, int(self.options.get("results_per_query", 500)))
         self.leaks_per_query = int(self.options.get("leaks_per_query", 2))
         self._port = self.options.get("port")
-        self._class_slugs = set(self.world.definition.classes)
+
+    @property
+    def world(self) -> World:
+        """The world (resolved on each use: a target loaded later in this process may set the definition)."""
+        return get_world(self.options)
 
     @property
     def server(self) -> SimWebServer:
@@ -59,25 +63,27 @@ class SimWebEngine(SearchEngine):
         start = (max(1, int(page)) - 1) * per_page
         stop = min(start + per_page, self.results_per_query)
         concept = self.world.match(query)
+        if concept is None:  # the query shares no word with any concept: no results, like a real engine
+            return SearchPage(hits=[], has_more=False)
         hits = [self._hit(query, concept, position) for position in range(start, stop)]
         return SearchPage(hits=hits, has_more=stop < self.results_per_query)
 
-    def _hit(self, query: str, concept: Concept | None, position: int) -> Hit:
+    def _hit(self, query: str, concept: Concept, position: int) -> Hit:
         """The hit at ``position`` (0-based) of ``query``: deterministic per (seed, query, position)."""
         key = zlib.crc32(" ".join(query.lower().split()).encode())
         rng = np.random.default_rng([self.seed & 0xFFFFFFFF, key, position, 17])
         draw = rng.random()
-        server = self.server
-        slug = slug_of(concept.id) if concept is not None else None
+        server, world = self.server, self.world
+        slug = slug_of(concept.id)
         own_index = (key % 997) * PER_QUERY_SPAN + position
         assert own_index < TRAIN_BASE
         leak_positions = [7 + 16 * k for k in range(self.leaks_per_query)]
-        if slug in self._class_slugs and position in leak_positions:
+        if slug in world.definition.classes and position in leak_positions:
             kind, image_slug, index = "leak", slug, TEST_BASE + leak_positions.index(position)
-        elif slug is not None and draw < self.broken_rate:
+        elif draw < self.broken_rate:
             kind, image_slug, index = "broken_" + str(rng.choice(BROKEN_KINDS)), slug, own_index
-        elif slug is None or draw < self.broken_rate + self.noise:
-            other = self.world.appearances[int(rng.integers(len(self.world.appearances)))]
+        elif draw < self.broken_rate + self.noise:
+            other = world.appearances[int(rng.integers(len(world.appearances)))]
             kind, image_slug, index = "noise", other.slug, int(rng.integers(TRAIN_BASE))
         else:
             kind, image_slug, index = "match", slug, own_index
@@ -92,7 +98,7 @@ class SimWebEngine(SearchEngine):
             engine=self.name,
             query=query,
             rank=position,
-            title=f"{self.world.concept(concept_id).name} #{index}" if concept_id in self.world else image_slug,
+            title=f"{world.concept(concept_id).name} #{index}" if concept_id in world else image_slug,
             source_page=server.page_for(image_slug, index, self.seed, self.image_size),
             license="CC0-1.0",
             attribution="simweb",
@@ -101,7 +107,7 @@ class SimWebEngine(SearchEngine):
             extra={
                 "concept": None if kind in ("broken_404", "broken_500", "broken_html") else concept_id,
                 "kind": kind,
-                "relevant": not broken and self.world.is_relevant(concept_id),
+                "relevant": not broken and world.is_relevant(concept_id),
             },
         )
 
@@ -114,11 +120,14 @@ class SimWebEngine(SearchEngine):
         """Ground truth: the share of target-relevant images among the working (non-broken) hits of the first
         ``limit`` results of ``query``. About 1 - noise for a relevant concept, about 0.01 otherwise."""
         concept = self.world.match(query)
+        if concept is None:
+            return 0.0
         hits = [self._hit(query, concept, p) for p in range(min(limit, self.results_per_query))]
         images = [h for h in hits if not h.extra["kind"].startswith("broken_")]
         return sum(h.extra["relevant"] for h in images) / len(images) if images else 0.0
 
     def is_relevant_query(self, query: str) -> bool:
         """Ground truth: whether the query's concept is relevant to the target."""
-        concept = self.world.match(query)
-        return concept is not None and self.world.is_relevant(concept.id)
+        world = self.world
+        concept = world.match(query)
+        return concept is not None and world.is_relevant(concept.id)

@@ -212,7 +212,7 @@ def _background(name: str, size: int, rng: np.random.Generator) -> np.ndarray:
 
 def _lighting(size: int, rng: np.random.Generator) -> np.ndarray:
     """Smooth random brightness changes over the image (varies perceptual hashes like real photos do)."""
-    coarse = Image.fromarray(rng.normal(0.0, 32.0, (3, 3)).astype(np.float32), "F")
+    coarse = Image.fromarray(rng.normal(0.0, 24.0, (3, 3)).astype(np.float32), "F")
     return np.asarray(coarse.resize((size, size), Image.Resampling.BICUBIC), np.float32)
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import ClassVar
 
 from ie.api import Concept, Vocabulary
 from ie_plugins.simweb.world import World, get_world
@@ -14,9 +14,10 @@ class SimWebVocabulary(Vocabulary):
 
     name: ClassVar[str] = "simweb"
 
-    def __init__(self, options: Mapping[str, Any] | None = None):
-        super().__init__(options)
-        self.world: World = get_world(self.options)
+    @property
+    def world(self) -> World:
+        """The world of these options (see :func:`~ie_plugins.simweb.world.get_world`)."""
+        return get_world(self.options)
 
     def concepts(self) -> Sequence[Concept]:
         return self.world.concepts

@@ -68,6 +68,7 @@ TARGETS: dict[str, TargetDefinition] = {
 }
 
 _TOKEN = re.compile(r"[a-z]+")
+_STOPWORDS = frozenset({"a", "an", "the", "on", "at", "of", "in"})  # ignored when matching by overlap
 
 
 def tokens(text: str) -> list[str]:
@@ -116,14 +117,18 @@ class WorldConfig:
     @classmethod
     def from_options(cls, options: Mapping[str, Any] | None) -> WorldConfig:
         options = options or {}
-        target = str(options.get("target") or DEFAULT_TARGET)
+        seed = int(options.get("seed", 0) or 0)
+        target = str(options.get("target") or _active_targets.get(seed) or DEFAULT_TARGET)
         if target not in TARGETS:
             raise ValueError(f"simweb: unknown target {target!r}; choose one of {', '.join(sorted(TARGETS))}")
+        image_size = int(options.get("image_size", 64) or 64)
+        if not 8 <= image_size <= 1024:
+            raise ValueError(f"simweb: image_size must be between 8 and 1024 pixels, not {image_size}")
         n = int(options.get("n_concepts") or len(all_appearances()))
         return cls(
-            seed=int(options.get("seed", 0) or 0),
+            seed=seed,
             n_concepts=max(len(TARGETS[target].classes), min(n, len(all_appearances()))),
-            image_size=int(options.get("image_size", 64) or 64),
+            image_size=image_size,
             target=target,
         )
 
@@ -166,7 +171,7 @@ class World:
 
     @cached_property
     def _token_sets(self) -> list[frozenset[str]]:
-        return [frozenset(tokens(c.name)) for c in self.concepts]
+        return [frozenset(tokens(c.name)) - _STOPWORDS for c in self.concepts]
 
     def concept(self, concept_id: str) -> Concept:
         return self._concept_by_id[concept_id]
@@ -187,7 +192,7 @@ class World:
         exact = self._index_by_name.get(normalised)
         if exact is not None:
             return self.concepts[exact]
-        words = set(normalised.split())
+        words = set(normalised.split()) - _STOPWORDS
         if not words:
             return None
         best, best_key = None, (0, 0)
@@ -219,13 +224,31 @@ def slug_of(concept_id: str) -> str:
     return concept_id[len(ID_PREFIX):] if concept_id.startswith(ID_PREFIX) else concept_id
 
 
+# seed -> the target definition a SimWebTarget of this process loaded: engines and vocabularies whose own options
+# name no ``target`` follow it, so ``--target simweb:warm-dotted`` alone sets the ground truth everywhere.
+_active_targets: dict[int, str] = {}
+
+
+def set_active_target(seed: int, target: str) -> None:
+    """Make ``target`` the definition simweb plugins with this seed use when their options name none."""
+    if target not in TARGETS:
+        raise ValueError(f"simweb: unknown target {target!r}")
+    _active_targets[int(seed)] = target
+
+
+def clear_active_targets() -> None:
+    """Forget every active target definition (tests)."""
+    _active_targets.clear()
+
+
 @lru_cache(maxsize=16)
 def _cached_world(config: WorldConfig) -> World:
     return World(config)
 
 
 def get_world(options: Mapping[str, Any] | None = None) -> World:
-    """The (cached) world of an options mapping: ``seed``, ``n_concepts``, ``image_size``, ``target``."""
+    """The (cached) world of an options mapping: ``seed``, ``n_concepts``, ``image_size``, ``target`` (default: the
+    active target of this seed, see :func:`set_active_target`, else ``blue-striped``)."""
     return _cached_world(WorldConfig.from_options(options))
 
 

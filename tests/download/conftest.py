@@ -23,5 +23,5 @@ def options(server: LoopbackServer) -> DownloadOptions:
     return DownloadOptions(
         allowed_hosts=frozenset({server.host}), connect_timeout=2, read_timeout=1.0, total_timeout=1.5,
         retries=2, backoff_base=0.01, backoff_max=0.05, max_retry_after=2, max_bytes=2_000_000,
-        concurrency=8, per_host=8, workers=2, dns_timeout=2,
+        concurrency=8, per_host=8, workers=2, dns_timeout=2, executor="thread",
     )

@@ -19,6 +19,9 @@ class _Server(ThreadingHTTPServer):
     routes: dict[str, Handler]
     hits: dict[str, int]
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients hang up on purpose (too_large, timeouts): not worth a traceback
+
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

@@ -21,6 +21,8 @@ from ie.download import DownloadOptions, DownloadResult, download_list
 
 from hostile_web import LoopbackServer, image_bytes, send, slow_drip
 
+pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+
 
 def fetch(url: str, options: DownloadOptions) -> DownloadResult:
     [result] = download_list([url], options)
@@ -215,7 +217,8 @@ CASES = [
          Outcome.OK),
     Case("robots_noai_switched_off", served(lambda: image_bytes(seed=5), headers={"X-Robots-Tag": "noai"}),
          Outcome.OK, opts={"respect_noai": False}),
-    Case("redirect_loop", routed(lambda s: redirect("/loop")), Outcome.TOO_MANY_REDIRECTS),
+    Case("redirect_loop", lambda s: (s.add("/loop-b", redirect("/loop-a")), s.add("/loop-a", redirect("/loop-b")))[1],
+         Outcome.TOO_MANY_REDIRECTS, "redirect_loop"),
     Case("redirect_to_loopback_other_port", routed(lambda s: redirect(f"http://127.0.0.1:{s.port + 1}/x.jpg")),
          Outcome.BLOCKED_PRIVATE_ADDRESS, "blocked_loopback"),
     Case("redirect_to_metadata", routed(lambda s: redirect("http://169.254.169.254/latest/meta-data/")),
@@ -237,7 +240,8 @@ CASES = [
     Case("ipv4_mapped_ipv6_loopback", lambda s: f"http://[::ffff:127.0.0.1]:{s.port}/a.jpg",
          Outcome.BLOCKED_PRIVATE_ADDRESS, "blocked_loopback"),
     Case("metadata_direct", lambda s: "http://169.254.169.254/latest/meta-data/", Outcome.BLOCKED_PRIVATE_ADDRESS),
-    Case("decimal_ip_loopback", lambda s: f"http://2130706433:{s.port}/a.jpg", Outcome.BLOCKED_PRIVATE_ADDRESS),
+    Case("decimal_ip_loopback", lambda s: f"http://2130706433:{s.port}/a.jpg", Outcome.BLOCKED_PRIVATE_ADDRESS,
+         "blocked_loopback", opts={"allowed_hosts": frozenset()}),
     Case("dns_failure_invalid_tld", lambda s: "http://no-such-host.invalid/a.jpg", Outcome.DNS_ERROR, "dns_error"),
     Case("connection_refused_allowed_port", lambda s: f"http://127.0.0.1:{s.port + 2}/a.jpg",
          Outcome.CONNECTION_ERROR, "connection",
@@ -297,6 +301,6 @@ def test_guard_off_with_allow_private_hosts(server: LoopbackServer, options: Dow
 def test_batch_of_everything_never_crashes(server: LoopbackServer, options: DownloadOptions) -> None:
     urls = [c.setup(server) for c in CASES if c.name not in ("slow_drip", "http_429_retry_after_too_long")
             and not c.opts]
-    results = download_list(urls, options)
+    results = download_list(urls, options.replace(executor="process"))  # the default pool, on every case
     assert len(results) == len(set(urls))
     assert all(r.image is None or r.outcome.ok for r in results)

@@ -76,7 +76,9 @@ def test_env_configuration(knn, monkeypatch):
 
 def test_rows_without_url_are_skipped(engine, knn):
     knn.queue([{"caption": "no url", "image": "base64..."}, result(1)])
-    assert [h.url for h in engine.search("red panda", 2)] == [result(1)["url"]]
+    hits = engine.search("red panda", 2)  # the skipped row is made up for by asking for more
+    assert [h.url for h in hits] == [result(1)["url"], result(2)["url"]]
+    assert knn.requests[1].json()["num_images"] == 4
 
 
 def test_429_then_ok(engine, knn, fake_clock):

@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from ie.api import AuthError, MalformedResponseError, MissingCredentialsError, RateLimitedError, TokenBucket
+from ie.api import (
+    AuthError,
+    MalformedResponseError,
+    MissingCredentialsError,
+    QuotaExceededError,
+    RateLimitedError,
+    TokenBucket,
+)
 from ie.testing.engine_contract import EngineContract
 from ie_plugins.engines.openverse import OpenverseEngine
 
@@ -75,7 +82,7 @@ class TestOpenverseContract(EngineContract):
 class TestOpenverseAuthenticatedContract(TestOpenverseContract):
     required_secrets = CREDS
 
-    def test_missing_credentials_name_the_variable(self, backend, monkeypatch):
+    def test_missing_credentials_name_the_variable(self, backend, engine_manager, monkeypatch):
         pytest.skip("credentials are optional: see test_half_configured_credentials")
 
 
@@ -165,3 +172,10 @@ def test_malformed(api, fake_clock, body):
     api.queue(body)
     with pytest.raises(MalformedResponseError):
         make(api, fake_clock).search("red panda", 3)
+
+
+def test_429_with_a_long_retry_after_is_a_spent_quota(api, fake_clock):
+    api.queue(({"detail": "Request was throttled. Expected available in 43200 seconds."}, 429, {"Retry-After": "43200"}))
+    with pytest.raises(QuotaExceededError) as info:
+        make(api, fake_clock).search("red panda", 3)
+    assert info.value.retry_after == 43200 and fake_clock.sleeps == []  # nobody sleeps for 12 hours

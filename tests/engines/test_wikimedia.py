@@ -97,8 +97,9 @@ def test_files_without_imageinfo_are_skipped(engine, commons):
 
 
 def test_maxlag_backs_off(engine, commons, fake_clock):
-    commons.queue({"error": {"code": "maxlag", "info": "Waiting for a database server: 7 seconds lagged."}})
-    assert len(engine.search("red panda", 3)) == 3 and sum(fake_clock.sleeps) >= 5
+    commons.queue(({"error": {"code": "maxlag", "info": "Waiting for a database server: 7 seconds lagged."}}, 200,
+                   {"Retry-After": "9"}))
+    assert len(engine.search("red panda", 3)) == 3 and sum(fake_clock.sleeps) >= 9
 
 
 def test_429_persisting(engine, commons):

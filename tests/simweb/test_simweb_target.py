@@ -55,3 +55,14 @@ def test_named_definitions(tmp_path: Path) -> None:
                          "n_test": 1}).load()
     assert data.name == "simweb:warm-dotted" and data.class_names[0] == "red dotted circle"
     assert all(str(i.path).startswith(str(tmp_path)) for i in data.train)
+
+
+def test_loaded_target_sets_the_ground_truth_of_engine_and_vocabulary(tmp_path: Path) -> None:
+    engine = SimWebEngine({"seed": 3})
+    assert engine.is_relevant_query("blue striped star")
+    SimWebTarget({"name": "simweb:warm-dotted", "seed": 3, "cache_dir": tmp_path, "n_train": 1, "n_val": 1,
+                  "n_test": 1}).load()
+    assert not engine.is_relevant_query("blue striped star")
+    assert engine.is_relevant_query("orange dotted oval at night")
+    assert SimWebEngine({"seed": 3, "target": "blue-striped"}).is_relevant_query("blue striped star")
+    assert SimWebEngine({"seed": 4}).is_relevant_query("blue striped star")  # other seeds keep the default

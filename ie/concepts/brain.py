@@ -1,0 +1,248 @@
+"""The concept distribution: GP reward estimator + the paper's sampler, with resumable state."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ie.api import Concept
+from ie.concepts.estimator import GPRewardEstimator, Hyper
+from ie.concepts.sampler import DEFAULT_REST_MASS, DEFAULT_TIERS, concept_probabilities, draw
+
+DEFAULTS: dict[str, Any] = {
+    "policy": "gp",  # gp: the paper's GP + tiered softmax; random: uniform over untried concepts (baseline)
+    "smr": 3.0,  # (max r - min r) / tau
+    "tiers": [list(t) for t in DEFAULT_TIERS],  # [[end_rank, mass], ...]: top 250 -> 0.8, 250-1000 -> 0.1
+    "rest_mass": DEFAULT_REST_MASS,  # ranks past the last tier
+    "sigma_weight": 1.0,  # untried concepts score mu + sigma_weight * sigma
+    "exclude_tried": True,  # never re-draw a concept already observed
+    "label_fraction": 0.5,  # label-set mode: share of each draw taken from the label concepts
+    "label_prune": 0.1,  # label-set mode: keep this share of the vocabulary, most similar to the labels
+    "num_inducing": 512,
+    "hyper_subset": 800,
+}
+STATE_VERSION = 1
+
+
+def fingerprint(concepts: Sequence[Concept]) -> str:
+    """A digest of the concept ids in order: a saved state only loads onto the same vocabulary."""
+    h = hashlib.sha256()
+    for c in concepts:
+        h.update(c.id.encode("utf-8") + b"\0")
+    return f"{len(concepts)}:{h.hexdigest()[:16]}"
+
+
+class ConceptBrain:
+    """Decides the next concepts to query (the paper's steps 1 and 6).
+
+    ``ConceptBrain(concepts, embeddings, options=None, seed=0, label_ids=None, label_concepts=(),
+    label_embeddings=None, meta=None)``: ``embeddings[i]`` is the (L2-normalised) text embedding of
+    ``concepts[i]``; ``options`` override :data:`DEFAULTS`. Label-set mode: the labels are either
+    ``label_ids`` (concepts of the vocabulary) or extra ``label_concepts`` with their embeddings. The
+    vocabulary is then pruned to the ``label_prune`` share most similar to any label (labels kept), and
+    each draw takes ``label_fraction`` of its concepts from the labels (cycling through them in a seeded
+    order; labels repeat across iterations, e.g. with new descriptors).
+
+    * ``sample(m) -> list[Concept]``: ``m`` concepts (without replacement from the vocabulary).
+    * ``observe(concept_ids, rewards, iteration=None)``: record concept rewards (a repeated id keeps
+      its mean reward); :attr:`observed_through` is the last iteration observed (-1 before any).
+    * ``scores() -> (mu, sigma, prob)``: GP mean and std and the sampling probability of every concept
+      in :attr:`concepts` (the pruned vocabulary, then the labels).
+    * ``score() -> r``: observed mean reward for tried concepts, ``mu + sigma`` for the others.
+    * ``to_state() -> dict`` (JSON-able) and ``ConceptBrain.from_state(state, concepts, embeddings, ...)``:
+      observations, fitted hyperparameters, RNG state; a resumed brain samples what this one would have.
+    ``meta`` is stored verbatim in the state (e.g. vocabulary and embedder names for ``ie concepts explain``).
+    """
+
+    def __init__(
+        self,
+        concepts: Sequence[Concept],
+        embeddings: np.ndarray,
+        options: Mapping[str, Any] | None = None,
+        seed: int = 0,
+        label_ids: Sequence[str] | None = None,
+        label_concepts: Sequence[Concept] = (),
+        label_embeddings: np.ndarray | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ):
+        if len(concepts) != len(embeddings):
+            raise ValueError(f"{len(concepts)} concepts but {len(embeddings)} embeddings")
+        unknown = set(options or {}) - set(DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown concept options {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+        self.options = {**DEFAULTS, **dict(options or {})}
+        self.seed = int(seed)
+        self.meta = dict(meta or {})
+        self.vocab_fingerprint = fingerprint(concepts)
+        if self.options["policy"] not in ("gp", "random"):
+            raise ValueError(f"unknown concept policy {self.options['policy']!r}; use gp or random")
+        emb = np.asarray(embeddings, dtype=np.float32)
+        all_concepts = list(concepts)
+        if label_concepts:
+            if label_embeddings is None or len(label_embeddings) != len(label_concepts):
+                raise ValueError("label-set mode needs one embedding per label concept")
+            all_concepts += list(label_concepts)
+            emb = np.concatenate([emb, np.asarray(label_embeddings, dtype=np.float32)])
+        label_list = list(label_ids or []) + [c.id for c in label_concepts]
+        position = {c.id: i for i, c in enumerate(all_concepts)}
+        missing = [cid for cid in label_list if cid not in position]
+        if missing:
+            raise ValueError(f"label ids not in the vocabulary: {missing[:5]}")
+        label_idx = np.array(list(dict.fromkeys(position[c] for c in label_list)), dtype=np.int64)
+        self.label_ids = [all_concepts[i].id for i in label_idx]
+        self.n_labels = len(label_idx)
+        keep = np.arange(len(concepts))
+        if self.n_labels:
+            pruned = prune_by_labels(emb[: len(concepts)], emb[label_idx], float(self.options["label_prune"]))
+            keep = np.setdiff1d(pruned, label_idx)
+        order = np.concatenate([keep, label_idx]).astype(np.int64)  # the labels last
+        self.concepts: list[Concept] = [all_concepts[i] for i in order]
+        self.embeddings = emb[order]
+        self.index = {c.id: i for i, c in enumerate(self.concepts)}
+        self.observed_through = -1
+        self.rng = np.random.default_rng(self.seed)
+        self.tie_break = np.random.default_rng([self.seed, 7]).permutation(len(self.concepts))
+        self.label_order = np.random.default_rng([self.seed, 11]).permutation(self.n_labels)
+        self.label_cursor = 0
+        self.obs_sum: dict[str, float] = {}
+        self.obs_count: dict[str, int] = {}
+        self.estimator = GPRewardEstimator(int(self.options["num_inducing"]), int(self.options["hyper_subset"]))
+        self.hyper: Hyper | None = None  # last fitted hyperparameters (warm start of the next fit)
+        self.fitted_on = -1  # number of observations the cached scores were computed from
+        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+
+    # observations -----------------------------------------------------------------------------
+    def observe(self, concept_ids: Sequence[str], rewards: Sequence[float], iteration: int | None = None) -> None:
+        if len(concept_ids) != len(rewards):
+            raise ValueError("one reward per concept id")
+        for cid, r in zip(concept_ids, rewards):
+            if cid not in self.index:
+                raise KeyError(f"unknown concept id {cid!r}")
+            if not np.isfinite(r):
+                continue
+            self.obs_sum[cid] = self.obs_sum.get(cid, 0.0) + float(r)
+            self.obs_count[cid] = self.obs_count.get(cid, 0) + 1
+        if iteration is not None:
+            self.observed_through = max(self.observed_through, int(iteration))
+        self._cache = None
+
+    def observed(self) -> tuple[np.ndarray, np.ndarray]:
+        """(indices into :attr:`concepts`, mean rewards) of every observed concept, in a stable order."""
+        ids = sorted(self.obs_sum, key=self.index.__getitem__)
+        idx = np.array([self.index[c] for c in ids], dtype=np.int64)
+        return idx, np.array([self.obs_sum[c] / self.obs_count[c] for c in ids])
+
+    # estimation -------------------------------------------------------------------------------
+    def _posterior(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._cache is None:
+            idx, y = self.observed()
+            n = len(self.concepts)
+            if len(idx) == 0:
+                self._cache = (np.zeros(n), np.ones(n))
+            else:
+                reuse = self.hyper is not None and self.fitted_on == len(idx)
+                self.estimator.fit(self.embeddings[idx], y, seed=self.seed, hyper=self.hyper,
+                                   reoptimize=not reuse, init=self.hyper)
+                self.hyper = self.estimator.hyper
+                self.fitted_on = len(idx)
+                self._cache = self.estimator.predict(self.embeddings)
+        return self._cache
+
+    def score(self) -> np.ndarray:
+        """The paper's concept score: observed mean reward if tried, else ``mu + sigma_weight * sigma``."""
+        mu, sigma = self._posterior()
+        r = mu + float(self.options["sigma_weight"]) * sigma
+        idx, y = self.observed()
+        r[idx] = y
+        return r
+
+    def eligible(self) -> np.ndarray:
+        mask = np.ones(len(self.concepts), dtype=bool)
+        if self.options["exclude_tried"]:
+            mask[self.observed()[0]] = False
+        if self.n_labels:
+            mask[len(self.concepts) - self.n_labels:] = False  # labels are drawn by their own rule
+        return mask
+
+    def probabilities(self) -> np.ndarray:
+        if self.options["policy"] == "random":
+            mask = self.eligible()
+            return mask / max(int(mask.sum()), 1)
+        return concept_probabilities(self.score(), float(self.options["smr"]), self.options["tiers"],
+                                     float(self.options["rest_mass"]), self.tie_break, self.eligible())
+
+    def scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(mu, sigma, prob)`` over :attr:`concepts` (float64 arrays)."""
+        mu, sigma = self._posterior()
+        return mu.copy(), sigma.copy(), self.probabilities()
+
+    # sampling ---------------------------------------------------------------------------------
+    def sample(self, m: int) -> list[Concept]:
+        """Draw ``m`` concepts for the next iteration (advances the RNG; deterministic given the state)."""
+        n_lab = int(round(m * float(self.options["label_fraction"]))) if self.n_labels else 0
+        picked = [int(i) for i in draw(self.probabilities(), m - n_lab, self.rng)]
+        base = len(self.concepts) - self.n_labels
+        for _ in range(n_lab):
+            picked.append(base + int(self.label_order[self.label_cursor % self.n_labels]))
+            self.label_cursor += 1
+        return [self.concepts[i] for i in picked]
+
+    # state ------------------------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: JSON-able (ints, floats, strings, lists, dicts)."""
+        return {
+            "version": STATE_VERSION,
+            "seed": self.seed,
+            "options": self.options,
+            "meta": self.meta,
+            "vocabulary": self.vocab_fingerprint,
+            "labels": self.label_ids,
+            "observed_through": self.observed_through,
+            "observations": [[c, self.obs_sum[c], self.obs_count[c]] for c in sorted(self.obs_sum)],
+            "hyper": None if self.hyper is None else vars(self.hyper).copy(),
+            "fitted_on": self.fitted_on,
+            "rng": self.rng.bit_generator.state,
+            "label_cursor": self.label_cursor,
+        }
+
+    @classmethod
+    def from_state(
+        cls,
+        state: Mapping[str, Any],
+        concepts: Sequence[Concept],
+        embeddings: np.ndarray,
+        label_concepts: Sequence[Concept] = (),
+        label_embeddings: np.ndarray | None = None,
+    ) -> ConceptBrain:
+        """Rebuild a brain saved by :meth:`to_state` on the same vocabulary (checked by fingerprint).
+        Label ids come from the state; pass ``label_concepts`` again if they were given as extra concepts."""
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported concept state version {state.get('version')!r}")
+        if fingerprint(concepts) != state["vocabulary"]:
+            raise ValueError(f"concept state belongs to vocabulary {state['vocabulary']}, not {fingerprint(concepts)}")
+        extra = {c.id for c in label_concepts}
+        label_ids = [cid for cid in state["labels"] if cid not in extra]
+        brain = cls(concepts, embeddings, state["options"], state["seed"], label_ids, label_concepts,
+                    label_embeddings, state.get("meta"))
+        if brain.label_ids != list(state["labels"]):
+            raise ValueError("concept state was saved with other label concepts")
+        brain.observed_through = int(state.get("observed_through", -1))
+        for cid, total, count in state["observations"]:
+            brain.obs_sum[cid], brain.obs_count[cid] = float(total), int(count)
+        brain.hyper = Hyper(**state["hyper"]) if state.get("hyper") else None
+        brain.fitted_on = int(state["fitted_on"])
+        brain.rng.bit_generator.state = state["rng"]
+        brain.label_cursor = int(state["label_cursor"])
+        return brain
+
+
+def prune_by_labels(embeddings: np.ndarray, label_embeddings: np.ndarray, share: float) -> np.ndarray:
+    """Indices (sorted) of the ``share`` of concepts with the highest max cosine similarity to a label."""
+    sim = np.full(len(embeddings), -np.inf, dtype=np.float32)
+    for lo in range(0, len(embeddings), 32768):
+        sim[lo: lo + 32768] = (embeddings[lo: lo + 32768] @ label_embeddings.T).max(1)
+    k = max(1, int(np.ceil(share * len(embeddings))))
+    return np.sort(np.argpartition(-sim, k - 1)[:k])

@@ -1,0 +1,87 @@
+"""``clip-text``: the text tower of an open_clip model, when CLIP weights are available locally.
+
+Options: ``weights`` (a local checkpoint file, required: nothing is downloaded), ``model`` (an open_clip
+architecture name, default "ViT-B-32"), ``device`` ("cpu"), ``batch_size`` (256). Without weights the
+factory raises :class:`ie.api.WeightsUnavailableError` saying how to pass them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ie.api import TextEmbedder, WeightsUnavailableError, hookimpl
+
+_HOW = ("set [embedders.clip-text] weights = '/path/to/open_clip_checkpoint.bin' (and model = '<open_clip "
+        "architecture>', default ViT-B-32), or use the embedders 'minilm' or 'hashing'")
+
+
+class ClipTextEmbedder(TextEmbedder):
+    name = "clip-text"
+
+    def __init__(self, options: Mapping[str, Any] | None = None):
+        super().__init__(options)
+        weights = self.options.get("weights")
+        if not weights:
+            raise WeightsUnavailableError(f"clip-text: no CLIP weights configured; {_HOW}")
+        self.weights = Path(weights).expanduser()
+        if not self.weights.is_file():
+            raise WeightsUnavailableError(f"clip-text: weights file {self.weights} not found; {_HOW}")
+        self.arch = str(self.options.get("model", "ViT-B-32"))
+        self.device = str(self.options.get("device", "cpu"))
+        self.batch_size = int(self.options.get("batch_size", 256))
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._dim: int | None = None
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import open_clip
+
+        try:
+            model, _, _ = open_clip.create_model_and_transforms(self.arch, pretrained=str(self.weights), device=self.device)
+            self._tokenizer = open_clip.get_tokenizer(self.arch)
+        except Exception as err:  # noqa: BLE001 - wrong file or architecture: say so, with the fix
+            raise WeightsUnavailableError(f"clip-text: cannot load {self.arch} from {self.weights}: {err}; {_HOW}") from err
+        self._model = model.eval()
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            import open_clip
+
+            cfg = open_clip.get_model_config(self.arch)
+            if cfg is None:
+                raise WeightsUnavailableError(f"clip-text: unknown open_clip architecture {self.arch!r}; {_HOW}")
+            self._dim = int(cfg["embed_dim"])
+        return self._dim
+
+    @property
+    def cache_key(self) -> str:
+        st = self.weights.stat()
+        digest = hashlib.sha256(f"{self.weights.resolve()}:{st.st_size}:{int(st.st_mtime)}".encode()).hexdigest()[:12]
+        return f"clip-text-{self.arch}-{digest}"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        self._load()
+        out = []
+        with torch.no_grad():
+            for lo in range(0, len(texts), self.batch_size):
+                tokens = self._tokenizer(list(texts[lo: lo + self.batch_size])).to(self.device)
+                feats = self._model.encode_text(tokens).float()
+                out.append(torch.nn.functional.normalize(feats, dim=-1).cpu().numpy())
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, self.dim), dtype=np.float32)
+
+
+@hookimpl
+def ie_register_embedders(register):  # type: ignore[no-untyped-def]
+    register("clip-text", ClipTextEmbedder, help="open_clip text tower (option weights: a local checkpoint)")

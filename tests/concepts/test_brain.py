@@ -1,0 +1,107 @@
+"""ConceptBrain: the score rule, resumable state, label-set mode, and the synthetic bandit."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from ie.api import Concept
+from ie.concepts import ConceptBrain, fingerprint
+from ie.concepts.sampler import temperature
+
+from .bandit import clustered, run_bandit
+
+
+def test_score_is_observed_reward_when_tried_else_mu_plus_sigma():
+    concepts = [Concept(id=f"c{i}", name=f"c{i}") for i in range(3)]
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], dtype=np.float32)
+    brain = ConceptBrain(concepts, x)
+    brain.observe(["c0"], [0.7])
+    r = brain.score()
+    k = math.exp(-1.0)  # one observation: mu = 0.7 everywhere, default hyper l=1, s2=1, noise=0.1
+    assert r[0] == pytest.approx(0.7)
+    assert r[1] == pytest.approx(0.7 + math.sqrt(1 - k * k / 1.1), abs=1e-5)
+    assert r[2] == pytest.approx(0.7 + math.sqrt(1 - 1 / 1.1), abs=1e-4)
+    mu, sigma, prob = brain.scores()
+    assert prob[0] == 0 and prob.sum() == pytest.approx(1.0)  # tried concepts are not re-drawn
+    tau = temperature(r[1:])  # over the eligible ones
+    assert prob[1] / prob[2] == pytest.approx(math.exp((r[1] - r[2]) / tau))
+
+
+def test_first_draw_is_uniform_and_without_replacement():
+    concepts, x, _ = clustered(5000, 10, dim=16)
+    brain = ConceptBrain(concepts, x, seed=3)
+    _, _, p = brain.scores()
+    np.testing.assert_allclose(p, 1 / 5000)
+    ids = [c.id for c in brain.sample(256)]
+    assert len(set(ids)) == 256
+
+
+def test_state_roundtrip_resumes_the_same_samples():
+    concepts, x, label = clustered(4000, 8, dim=32, seed=2)
+    brain = ConceptBrain(concepts, x, seed=11, meta={"vocabulary": "synthetic"})
+    rng = np.random.default_rng(0)
+    for it in range(2):
+        picked = brain.sample(64)
+        brain.observe([c.id for c in picked], (label[[int(c.id[1:]) for c in picked]] == 1) + 0.1 * rng.random(64),
+                      iteration=it)
+    brain.scores()  # fitted: the state carries the hyperparameters
+    state = json.loads(json.dumps(brain.to_state()))  # JSON-able
+    assert state["observed_through"] == 1 and state["meta"] == {"vocabulary": "synthetic"}
+    resumed = ConceptBrain.from_state(state, concepts, x)
+    assert [c.id for c in resumed.sample(64)] == [c.id for c in brain.sample(64)]
+    np.testing.assert_allclose(resumed.scores()[2], brain.scores()[2])
+    with pytest.raises(ValueError, match="vocabulary"):
+        ConceptBrain.from_state(state, concepts[:-1], x[:-1])
+
+
+def test_state_saved_before_the_refit_also_resumes_identically():
+    concepts, x, label = clustered(3000, 6, dim=16, seed=5)
+    brain = ConceptBrain(concepts, x, seed=1)
+    brain.observe([c.id for c in brain.sample(50)], list(np.linspace(0, 1, 50)), iteration=0)
+    state = brain.to_state()  # the explorer saves right after observe, before the next sample
+    resumed = ConceptBrain.from_state(state, concepts, x)
+    assert [c.id for c in resumed.sample(40)] == [c.id for c in brain.sample(40)]
+
+
+def test_label_set_mode_prunes_and_queries_labels_half_the_time():
+    concepts, x, label = clustered(10000, 20, dim=32, seed=6)
+    labels = [c.id for c in concepts if int(c.id[1:]) in (0, 1, 2, 3)]  # four label concepts in the vocabulary
+    brain = ConceptBrain(concepts, x, seed=0, label_ids=labels)
+    assert len(brain.concepts) == 1000  # the top 10%, which holds the labels themselves (similarity 1)
+    label_clusters = {int(label[int(cid[1:])]) for cid in labels}
+    kept = np.array([int(c.id[1:]) for c in brain.concepts])
+    assert np.isin(label[kept], list(label_clusters)).mean() > 0.9  # pruned to what is similar to the labels
+    picked = brain.sample(40)
+    assert sum(c.id in labels for c in picked) == 20
+    assert fingerprint(concepts) == brain.vocab_fingerprint
+    extra = [Concept(id="label:0:rose", name="rose flower")]
+    brain2 = ConceptBrain(concepts, x, label_concepts=extra, label_embeddings=x[:1])
+    assert brain2.concepts[-1].id == "label:0:rose" and "label:0:rose" in {c.id for c in brain2.sample(10)}
+
+
+def test_random_policy_is_uniform_over_untried():
+    concepts, x, _ = clustered(2000, 5, dim=8)
+    brain = ConceptBrain(concepts, x, options={"policy": "random"})
+    brain.observe(["c1", "c2"], [5.0, 0.0])
+    _, _, p = brain.scores()
+    assert p[1] == 0 and p[2] == 0 and p[0] == pytest.approx(1 / 1998)
+    with pytest.raises(ValueError, match="unknown concept options"):
+        ConceptBrain(concepts, x, options={"temprature": 1})
+
+
+def test_bandit_small():
+    found, rand, queries = run_bandit(20000, 20, iterations=10, m=128)
+    print(f"bandit 20k concepts / 20 clusters, {queries} queries: ours found {found:.0%}, random {rand:.0%}")
+    assert found >= 0.8 and rand < 0.2
+
+
+@pytest.mark.slow
+def test_bandit_paper_scale():
+    """146,347 concepts in 50 clusters; reward 1 (+ noise) in one hidden cluster of ~2,900 concepts."""
+    found, rand, queries = run_bandit(146347, 50, iterations=16, m=256)
+    print(f"bandit 146,347 concepts / 50 clusters, {queries} queries: ours found {found:.0%}, random {rand:.0%}")
+    assert found >= 0.8 and rand < 0.2

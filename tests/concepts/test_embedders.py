@@ -1,0 +1,120 @@
+"""Text embedders and the on-disk vocabulary embedding cache."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ie.api import Concept, TextEmbedder, Vocabulary, WeightsUnavailableError
+from ie.concepts import cache_path, embed_vocabulary
+from ie.plugins import get_plugin_manager
+
+
+def test_hashing_embedder_is_deterministic_normalised_and_similarity_aware():
+    emb = get_plugin_manager().create("embedder", "hashing", {})
+    texts = ["red panda (procyonid)", "giant panda (procyonid)", "violin (bowed stringed instrument)", ""]
+    a = emb.embed(texts)
+    assert a.shape == (4, 384) and a.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(a[:3], axis=1), 1.0, rtol=1e-5)
+    assert not a[3].any()  # empty text: zero vector, no NaN
+    np.testing.assert_array_equal(a, emb.embed(texts))
+    np.testing.assert_array_equal(a[1:2], emb.embed(texts[1:2]))  # batch-independent
+    assert a[0] @ a[1] > a[0] @ a[2] + 0.2
+    other = get_plugin_manager().create("embedder", "hashing", {"dim": 128})
+    assert other.embed(texts[:1]).shape == (1, 128) and other.cache_key != emb.cache_key
+    # pinned values: the hash must not change across processes or releases (it names cached files)
+    dog = emb.embed(["dog"])[0]  # " dog ": 3 + 2 + 1 n-grams -> 6 signed buckets of weight 1/sqrt(6)
+    assert np.flatnonzero(dog)[:4].tolist() == [42, 59, 105, 277]
+    np.testing.assert_allclose(dog[[42, 59, 105, 277]], np.array([-1, 1, 1, 1]) / np.sqrt(6), rtol=1e-4)
+
+
+def test_minilm_without_weights_says_how_to_pass_them(tmp_path):
+    with pytest.raises(WeightsUnavailableError, match="path"):
+        get_plugin_manager().create("embedder", "minilm", {"path": str(tmp_path)})
+
+
+def test_clip_text_without_weights_says_how_to_pass_them(tmp_path):
+    with pytest.raises(WeightsUnavailableError, match="weights"):
+        get_plugin_manager().create("embedder", "clip-text", {})
+    with pytest.raises(WeightsUnavailableError, match="not found"):
+        get_plugin_manager().create("embedder", "clip-text", {"weights": str(tmp_path / "none.pt")})
+
+
+@pytest.mark.slow
+def test_minilm_packaged_weights_embed_384d():
+    emb = get_plugin_manager().create("embedder", "minilm", {})
+    v = emb.embed(["dog (canine): a domesticated carnivore", "puppy (dog): a young dog", "violin (instrument)"])
+    assert v.shape == (3, 384) and emb.dim == 384
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-4)
+    assert v[0] @ v[1] > v[0] @ v[2]
+
+
+@pytest.mark.slow
+def test_clip_text_loads_a_local_checkpoint(tmp_path):
+    """A tiny open_clip architecture with random weights saved to disk, loaded back through the plugin."""
+    import open_clip
+    import torch
+
+    cfg = {"embed_dim": 32, "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 16},
+           "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}}  # noqa: E501
+    (tmp_path / "ie-tiny-clip.json").write_text(json.dumps(cfg))
+    open_clip.add_model_config(tmp_path / "ie-tiny-clip.json")
+    model = open_clip.create_model("ie-tiny-clip")
+    torch.save(model.state_dict(), tmp_path / "tiny.pt")
+    emb = get_plugin_manager().create("embedder", "clip-text", {"weights": str(tmp_path / "tiny.pt"), "model": "ie-tiny-clip"})
+    v = emb.embed(["a dog", "a cat"])
+    assert v.shape == (2, 32) == (2, emb.dim)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-4)
+
+
+class CountingEmbedder(TextEmbedder):
+    name = "counting"
+
+    def __init__(self, key: str = "v1"):
+        super().__init__({})
+        self.calls = 0
+        self.key = key
+
+    @property
+    def dim(self) -> int:
+        return 4
+
+    @property
+    def cache_key(self) -> str:
+        return f"counting-{self.key}"
+
+    def embed(self, texts):
+        self.calls += 1
+        return np.array([[len(t), 1.0, 0.0, 0.0] for t in texts], dtype=np.float32)
+
+
+class ListVocabulary(Vocabulary):
+    name = "list"
+
+    def __init__(self, names):
+        super().__init__({})
+        self._c = [Concept(id=n, name=n) for n in names]
+
+    def concepts(self):
+        return self._c
+
+
+def test_vocabulary_embeddings_are_computed_once_and_reused(tmp_path):
+    vocab, emb = ListVocabulary(["a", "bb", "ccc"]), CountingEmbedder()
+    first = embed_vocabulary(vocab, emb, tmp_path, batch_size=2)
+    assert emb.calls == 2 and first.shape == (3, 4) and first[2, 0] == 3
+    again = embed_vocabulary(vocab, CountingEmbedder(), tmp_path)
+    np.testing.assert_array_equal(first, again)
+    assert cache_path(vocab, emb, tmp_path).exists() and not list(tmp_path.glob("*.tmp"))
+    fresh = CountingEmbedder()
+    embed_vocabulary(vocab, fresh, tmp_path)
+    assert fresh.calls == 0  # served from disk
+    other_model = CountingEmbedder("v2")
+    embed_vocabulary(vocab, other_model, tmp_path)
+    assert other_model.calls == 1  # another model: another file
+    changed = CountingEmbedder()
+    embed_vocabulary(ListVocabulary(["a", "bb", "cccc"]), changed, tmp_path)
+    assert changed.calls == 1  # other concept texts: another file
+    assert len(list(tmp_path.glob("*.npy"))) == 3
