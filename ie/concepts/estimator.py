@@ -21,10 +21,11 @@ Why hand-written on numpy/scipy/torch rather than gpytorch or scikit-learn (spee
 CPU cores): scikit-learn's exact GPR took 4-30 s to fit 1,000 points (384-d) and ~90 s to score 146,347
 concepts with std (benchmarks/concepts_gp.py); gpytorch's SGPR (``InducingPointKernel``) trains
 hyperparameters and inducing points by Adam, each step a differentiable O(n m^2) pass, and needed
-GPYTORCH_STEP_S s per step at n = 10k, m = 512, so tens of steps exceed the 5 s budget. Here the
+~2.1 s per step at n = 10k, m = 512 (and 2.7 s to score 20k concepts), so one fit exceeds the
+5 s budget many times over. Here the
 lengthscale only rescales distances computed once, the hyperparameters come from a 2-d profiled search
 on a subset, the posterior is one float64 GEMM plus m x m algebra, and prediction is two float32 matmuls
-per chunk (``K_*m @ w`` and ``rowsum((K_*m @ M) * K_*m)``), ~1-2 s for 146,347 concepts x 512.
+per chunk (``K_*m @ w`` and ``|K_*m @ R'|^2``), ~1-2 s for 146,347 concepts x 512.
 """
 
 from __future__ import annotations
@@ -85,11 +86,11 @@ def fit_hyper(x: np.ndarray, y: np.ndarray, init: Hyper | None = None) -> Hyper:
     """Maximise the exact marginal likelihood of standardised ``y`` over ``(l, r)``; ``s^2`` in closed form."""
     d2 = sq_dists(x, x)
     med = float(np.median(d2[np.triu_indices(len(x), 1)])) if len(x) > 1 else 1.0
-    if init is not None:  # warm start (every fit after the first): no grid
-        starts = [(math.log(init.lengthscale), math.log(max(init.noise_var / init.signal_var, 1.01e-3)))]
-    else:
-        grid_l = [0.5 * math.log(max(med, 1e-6) / 2.0) + s for s in (-1.0, 0.0, 1.0, 2.0)]
-        starts = [(a, math.log(b)) for a in grid_l for b in (0.03, 0.3)]
+    grid_l = [0.5 * math.log(max(med, 1e-6) / 2.0) + s for s in (-1.0, 0.0, 1.0, 2.0)]
+    starts = [(a, math.log(b)) for a in grid_l for b in (0.03, 0.3)]
+    if init is not None:  # warm start from the last fit, but the grid too: a fit on few observations can
+        # land on the flat "no correlation" plateau (l -> 0), where L-BFGS alone would stay forever
+        starts.append((math.log(init.lengthscale), math.log(max(init.noise_var / init.signal_var, 1.01e-3))))
     def f(p: np.ndarray) -> float:
         return profiled_nll(float(p[0]), float(p[1]), d2, y)[0]
     best = min(starts, key=lambda p: f(np.array(p)))
@@ -116,17 +117,18 @@ class GPRewardEstimator:
     """SGPR posterior over rewards; ``fit`` then ``predict``. See the module docstring for the maths."""
 
     def __init__(self, num_inducing: int = 512, hyper_subset: int = 800, greedy_pool: int = 3,
-                 chunk: int = 16384):
+                 var_tol: float = 1e-3, chunk: int = 16384):
         self.num_inducing = num_inducing
         self.hyper_subset = hyper_subset
         self.greedy_pool = greedy_pool  # pivoted Cholesky runs on a random pool of greedy_pool * m observations
+        self.var_tol = var_tol  # predictive variances may move by var_tol * s^2 to drop directions (faster)
         self.chunk = chunk
         self.hyper: Hyper | None = None
         self.inducing: np.ndarray | None = None  # rows of the training inputs
         self.trace_term: float = 0.0  # t / (2 noise): 0 when the sparse posterior is the exact one
         self._z: np.ndarray | None = None
         self._w: np.ndarray | None = None
-        self._m: np.ndarray | None = None
+        self._m: np.ndarray | None = None  # R (r x m): explained variance of f(x) is |R k_m(x)|^2
 
     def fit(self, x: np.ndarray, y: np.ndarray, seed: int = 0, hyper: Hyper | None = None,
             reoptimize: bool = True, init: Hyper | None = None) -> GPRewardEstimator:
@@ -166,7 +168,7 @@ class GPRewardEstimator:
         return h.signal_var * np.exp(-sq_dists(a, b) / (2.0 * h.lengthscale**2))
 
     def _posterior(self, x: np.ndarray, ys: np.ndarray) -> None:
-        """SGPR (Titsias): ``mu_* = K_*m w``, ``var_* = s^2 - rowsum((K_*m M) * K_*m)`` with
+        """SGPR (Titsias): ``mu_* = K_*m w``, ``var_* = s^2 - k_*' M k_*`` with
         ``w = Sigma^-1 K_mn y / noise``, ``M = K_mm^-1 - Sigma^-1``, ``Sigma = K_mm + K_mn K_nm / noise``."""
         import torch
 
@@ -174,7 +176,7 @@ class GPRewardEstimator:
         assert h is not None and self.inducing is not None
         z = x[self.inducing]
         kmm = self._kernel(z, z) + 1e-6 * h.signal_var * np.eye(len(z))
-        kmn = self._cross_kernel(x, z).double()
+        kmn = self._cross_kernel(x, z, np.float64)
         # the O(n m^2) work is one float64 GEMM in torch (multi-threaded); the rest is m x m
         kk = (kmn.T @ kmn).numpy()
         ky = (kmn.T @ torch.from_numpy(ys)).numpy()
@@ -190,22 +192,28 @@ class GPRewardEstimator:
         c = scipy.linalg.solve_triangular(lb, a_y, lower=True) / math.sqrt(h.noise_var)
         # w = L_m^-T L_B^-T c ; Sigma^-1 = L_m^-T B^-1 L_m^-1 ; K_mm^-1 = L_m^-T L_m^-1
         w = scipy.linalg.solve_triangular(lm.T, scipy.linalg.solve_triangular(lb.T, c, lower=False), lower=False)
+        # K_mm^-1 - Sigma^-1 = L_m^-T (I - B^-1) L_m^-1 and I - B^-1 = V diag(c) V' with c = l / (1 + l)
+        # in [0, 1) for the eigenvalues l of A A'. So the explained variance is |R k|^2, R = diag(sqrt c) V'
+        # L_m^-1: a sum of squares (no float32 cancellation). Rows with the smallest c are dropped while their
+        # sum stays <= var_tol: as k' K_mm^-1 k <= s^2, that moves any variance by at most var_tol * s^2.
+        evals, vecs = scipy.linalg.eigh(aat)
+        c_all = np.clip(evals, 0.0, None) / (1.0 + np.clip(evals, 0.0, None))
+        keep = np.cumsum(c_all) > self.var_tol  # eigh sorts ascending: drop a prefix
         lm_inv = scipy.linalg.solve_triangular(lm, np.eye(len(z)), lower=True)
-        lb_inv_lm_inv = scipy.linalg.solve_triangular(lb, lm_inv, lower=True)
-        m = lm_inv.T @ lm_inv - lb_inv_lm_inv.T @ lb_inv_lm_inv
-        self._z, self._w, self._m = z, w, 0.5 * (m + m.T)
+        r = np.sqrt(c_all[keep])[:, None] * (vecs[:, keep].T @ lm_inv)
+        self._z, self._w, self._m = z, w, r
 
-    def _cross_kernel(self, x: np.ndarray, z: np.ndarray, chunk: int | None = None):  # type: ignore[no-untyped-def]
-        """``K(x, z)`` as a float32 torch tensor, via one fused ``addmm`` + ``exp``:
+    def _cross_kernel(self, x: np.ndarray, z: np.ndarray, dtype: Any = np.float32):  # type: ignore[no-untyped-def]
+        """``K(x, z)`` as a torch tensor (float32 to score, float64 to fit), via one fused ``addmm`` + ``exp``:
         ``s^2 exp(-|x-z|^2 / 2l^2) = exp(x.z / l^2 - |x|^2 / 2l^2 - |z|^2 / 2l^2 + log s^2)``."""
         import torch  # float32 torch matmuls: ~2x numpy's float64 BLAS here
 
         h = self.hyper
         assert h is not None
         inv = 1.0 / h.lengthscale**2
-        zt = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32))
+        zt = torch.from_numpy(np.ascontiguousarray(z, dtype=dtype))
         bias = (math.log(h.signal_var) - 0.5 * inv * (zt * zt).sum(1))[None, :]
-        xs = torch.from_numpy(np.require(x, np.float32, ["C", "W"]))  # copies read-only (memory-mapped) rows
+        xs = torch.from_numpy(np.require(x, dtype, ["C", "W"]))  # copies read-only (memory-mapped) rows
         k = torch.addmm(bias, xs, zt.T, alpha=inv)
         return k.sub_(0.5 * inv * (xs * xs).sum(1)[:, None]).clamp_max_(math.log(h.signal_var)).exp_()
 
@@ -217,22 +225,13 @@ class GPRewardEstimator:
         if h is None or self._z is None:
             raise RuntimeError("fit() first")
         w = torch.from_numpy(self._w.astype(np.float32))
-        m = torch.from_numpy(self._m.astype(np.float32))
+        r = torch.from_numpy(np.ascontiguousarray(self._m.T, dtype=np.float32))
         mu = np.empty(len(x))
         var = np.empty(len(x))
         with torch.no_grad():
             for lo in range(0, len(x), self.chunk):
                 k = self._cross_kernel(x[lo: lo + self.chunk], self._z)
                 mu[lo: lo + len(k)] = (k @ w).double().numpy()
-                var[lo: lo + len(k)] = (h.signal_var - ((k @ m) * k).sum(1)).double().numpy()
+                var[lo: lo + len(k)] = (h.signal_var - (k @ r).square_().sum(1)).double().numpy()
         sigma = np.sqrt(np.clip(var, 1e-12 * h.signal_var, None))
         return h.mean + h.scale * mu, h.scale * sigma
-
-    # state ------------------------------------------------------------------------------------
-    def to_state(self) -> dict[str, Any]:
-        return {"num_inducing": self.num_inducing, "hyper_subset": self.hyper_subset,
-                "hyper": asdict(self.hyper) if self.hyper else None}
-
-    @staticmethod
-    def hyper_from_state(state: dict[str, Any]) -> Hyper | None:
-        return Hyper(**state["hyper"]) if state.get("hyper") else None

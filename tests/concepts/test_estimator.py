@@ -95,3 +95,16 @@ def test_predictions_reward_units_and_uncertainty_shrinks_near_data():
     mu, sigma = est.predict(x)
     assert mu[label == 3].mean() > 6.5 and abs(mu[(label != 3) & (label != 7)].mean() - 5.0) < 0.3
     assert sigma[label == 7].mean() > 1.5 * sigma[obs].mean()  # SGPR: inducing observations shrink most
+
+
+def test_a_warm_start_on_the_no_correlation_plateau_is_left():
+    """Regression: a first fit on few points may sit at l -> 0 (K ~ I), where the likelihood is flat;
+    warm-starting the next fit there must not keep the GP blind forever."""
+    _, x, label = clustered(3000, 6, dim=32, seed=7)
+    y = (label == 2).astype(float) + 0.1 * np.random.default_rng(0).standard_normal(len(x))
+    obs = np.arange(200)
+    stuck = Hyper(lengthscale=0.02, signal_var=1.0, noise_var=1e-3)
+    est = GPRewardEstimator().fit(x[obs], y[obs], init=stuck)
+    assert est.hyper.lengthscale > 0.2
+    mu, _ = est.predict(x)
+    assert mu[label == 2].mean() > mu[label != 2].mean() + 0.5

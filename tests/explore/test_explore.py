@@ -16,7 +16,7 @@ import pytest
 from ie.explorer import STAGES, Explorer
 from ie.store import RunStore
 
-from .conftest import small_config
+from ie.testing.configs import tiny_simweb_config as small_config
 
 
 def _fingerprint(run: Path) -> dict[str, object]:

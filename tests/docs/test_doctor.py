@@ -1,0 +1,80 @@
+"""`ie doctor` runs offline, names missing keys by variable and never prints a secret's value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import json
+import threading
+from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from typer.testing import CliRunner
+
+from ie.cli import app
+from ie.commands import doctor
+from ie.commands.doctor import check_reachability
+
+runner = CliRunner()
+SECRET_VALUE = "do-not-print-me-4711"
+
+
+@pytest.fixture
+def environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no user [secrets]
+    monkeypatch.setenv("FLICKR_API_KEY", SECRET_VALUE)
+    for name in ("GOOGLE_API_KEY", "GOOGLE_CSE_ID", "OPENVERSE_CLIENT_ID", "OPENVERSE_CLIENT_SECRET", "IE_LAION_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("ie doctor touched the network without --online")
+
+    monkeypatch.setattr(doctor, "check_reachability", no_network)
+    return tmp_path
+
+
+def test_doctor_offline_reports_keys_by_name(environment):
+    result = runner.invoke(app, ["doctor", "--run", str(environment / "runs"), "--json"])
+    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    assert result.exit_code == (1 if any(c["status"] == "fail" for c in checks.values()) else 0)
+    assert SECRET_VALUE not in result.stdout
+    assert checks["engine flickr"]["status"] == "ok" and "FLICKR_API_KEY set" in checks["engine flickr"]["detail"]
+    assert checks["engine google"]["status"] == "warn"
+    assert "GOOGLE_API_KEY missing" in checks["engine google"]["detail"]
+    assert "2027-01-01" in checks["engine google"]["detail"]
+    assert {"python", "torch", "disk", "plugins", "weights minilm", "HF_HUB_OFFLINE"} <= set(checks)
+    assert not any(name.startswith("reach ") for name in checks)
+
+
+def test_doctor_table_never_shows_values(environment):
+    result = runner.invoke(app, ["doctor", "--run", str(environment)])
+    assert "ie doctor" in result.stdout and "FLICKR_API_KEY" in result.stdout
+    assert SECRET_VALUE not in result.stdout
+
+
+def test_google_after_shutdown_is_reported(environment):
+    checks = {c.name: c for c in doctor.check_credentials(today=date(2027, 1, 2))}
+    assert "turned off" in checks["engine google"].detail and checks["engine google"].status == "warn"
+
+
+def test_online_checks_use_only_the_listed_hosts(environment, monkeypatch):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(doctor, "ENGINE_URLS", {"up": f"http://127.0.0.1:{server.server_port}/",
+                                                    "down": "http://127.0.0.1:9/"})
+        checks = {c.name: c for c in check_reachability(timeout=2.0)}
+    finally:
+        server.shutdown()
+    assert checks["reach up"].status == "ok" and "HTTP 204" in checks["reach up"].detail
+    assert checks["reach down"].status == "fail"
