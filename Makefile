@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE ?= 1
 export NO_ALBUMENTATIONS_UPDATE := 1
+export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: setup demo test test-fast bench docs lint clean
 

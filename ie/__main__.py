@@ -1,3 +1,4 @@
 from ie.cli import main
 
-main()
+if __name__ == "__main__":  # guarded: forkserver/spawn workers import __main__ again
+    main()

@@ -53,6 +53,7 @@ class ExploreConfig:
     batch_size: int = _f(64, "SSL batch size (paper: 224).")
     epochs: float = _f(1.0, "Epochs over the iteration's training mix (paper: 10).")
     max_steps_per_iter: int = _f(40, "Cap on SSL steps per iteration (0 = no cap).")
+    calibrate_rewards: bool = _f(True, "Subtract the reward of the target's val images under the same model.")
     pcr: float = _f(2.0, "Past-to-candidate ratio of the training mix (paper: 2).")
     replay_fraction: float = _f(0.5, "Share of new images, by reward, added to the replay buffer (paper: 0.5).")
     resize: int = _f(96, "Shorter side of stored images (0 = keep).")
@@ -62,8 +63,7 @@ class ExploreConfig:
     max_hours: float = _f(0.0, "Stop after this many hours (0 = no limit).")
     max_images: int = _f(0, "Stop after this many kept images (0 = no limit).")
     allow_private_hosts: bool = _f(False, "Let the downloader fetch private/loopback addresses.")
-    options: dict[str, dict[str, dict[str, Any]]] = _f(
-        {"reward": {"knn": {"center": True}}}, "Plugin options: [options.<kind>.<name>] tables (merged with these).")
+    options: dict[str, dict[str, dict[str, Any]]] = _f({}, "Plugin options: [options.<kind>.<name>] tables.")
 
     def plugin_options(self, kind: str, name: str) -> dict[str, Any]:
         return dict(self.options.get(kind, {}).get(name, {}))
@@ -121,12 +121,6 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
                 f"or the [secrets] table of {user_config_path()}, never in a project or run config"
             )
         data = data.get("explore", data)
-    if "options" in data:  # merged table by table into the defaults, so a file adds to them
-        merged = ExploreConfig().options
-        for kind, plugins in data["options"].items():
-            for name, values in plugins.items():
-                merged.setdefault(kind, {}).setdefault(name, {}).update(values)
-        data["options"] = merged
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return ExploreConfig.from_dict(data)
 

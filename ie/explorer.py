@@ -35,6 +35,22 @@ from ie.store import RunStore
 STAGES = ("sample", "search", "download", "reward", "estimate", "train", "evaluate")
 
 
+PAPER_VOCABULARY = 146_347
+PAPER_TIERS = ((250, 0.8), (1000, 0.1))
+
+
+def scaled_tiers(vocabulary_size: int, queries_per_iter: int) -> list[list[float]]:
+    """The paper's tiers (top 250 -> 80% of the mass, 250-1000 -> 10%) were set for 146,347 WordNet concepts.
+    A smaller vocabulary gets boundaries at the same share of it, but never below 2x and 8x the queries per
+    iteration (so one iteration cannot exhaust the top tier); WordNet-sized ones get the paper's numbers."""
+    if vocabulary_size >= PAPER_VOCABULARY:
+        return [list(t) for t in PAPER_TIERS]
+    out = []
+    for (end, mass), floor in zip(PAPER_TIERS, (2, 8)):
+        out.append([min(end, max(round(end * vocabulary_size / PAPER_VOCABULARY), floor * queries_per_iter)), mass])
+    return out
+
+
 class StopRequested(Exception):
     """Raised at a safe point after Ctrl-C or when a budget is spent."""
 
@@ -84,7 +100,8 @@ class Explorer:
             self.store.set_state("concepts_stored", len(self.concepts))
         label_ids = self._label_concepts() if cfg.label_set else None
         brain_state = self.store.get_state("brain")
-        options = {**cfg.plugin_options("concepts", "brain"), "policy": cfg.policy}
+        options = {"tiers": scaled_tiers(len(self.concepts), cfg.queries_per_iter),
+                   **cfg.plugin_options("concepts", "brain"), "policy": cfg.policy}
         if brain_state is not None:
             self.brain = ConceptBrain.from_state(brain_state, self.concepts, embeddings)
         else:
@@ -213,16 +230,33 @@ class Explorer:
             values = self.reward_fn.score([img.path for img in new], featurizer)
             self.store.add_image_rewards(i, {img.sha256: float(v) for img, v in zip(new, values)}, self.config.reward)
             fault_point(f"reward:{i}:after-image-rewards")
+        reference = self._reward_reference(featurizer)
         rewards = self.store.image_rewards()
-        triples = []
+        triples, empty = [], []
         for q in self.store.queries(iteration=i, status="done"):
             shas = [r[0] for r in self.store.query(
                 "SELECT DISTINCT d.sha256 FROM hits h JOIN downloads d ON d.url = h.url "
                 "WHERE h.query_id=? AND d.sha256 IS NOT NULL", (q["id"],))]
             values = [rewards[s] for s in shas if s in rewards]
-            triples.append((q["id"], q["concept_id"], self.reward_fn.concept_reward(values) if values else 0.0))
-        self.store.add_concept_rewards(i, triples)
-        return {"scored": len(new), "concepts": len(triples)}
+            if values:
+                triples.append((q["id"], q["concept_id"], self.reward_fn.concept_reward(values) - reference))
+            else:
+                empty.append((q["id"], q["concept_id"]))
+        # a query that yielded no image counts as the worst concept of its iteration (not as 0, which would be
+        # far outside the cosine scale and swamp the GP)
+        floor = min((t[2] for t in triples), default=0.0)
+        self.store.add_concept_rewards(i, triples + [(qid, cid, floor) for qid, cid in empty])
+        return {"scored": len(new), "concepts": len(triples) + len(empty), "reward_reference": reference}
+
+    def _reward_reference(self, featurizer: Any) -> float:
+        """Concept rewards are measured against the target's own held-out (val) images under the same model:
+        the model changes every iteration, and a fast-moving one (random init, BN statistics settling) shifts
+        every cosine; subtracting this per-iteration reference keeps rewards of different iterations
+        comparable for the GP. 0 when the target has no val split or ``calibrate_rewards`` is off."""
+        if not (self.config.calibrate_rewards and self.target.val):
+            return 0.0
+        values = self.reward_fn.score([x.path for x in self.target.val], featurizer)
+        return float(self.reward_fn.concept_reward(values))
 
     def _stage_estimate(self, i: int) -> dict[str, Any]:
         rows = self.store.query("SELECT concept_id, value FROM concept_rewards WHERE iteration=?", (i,))

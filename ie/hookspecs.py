@@ -1,7 +1,7 @@
 """The plugin kinds of internet-explorer, as pluggy hook specs (project name "ie").
 
 Register-style, as in simonw/llm: each hook receives ``register(name, factory, help="")``. A factory
-takes the options mapping of that plugin (``[engines.<name>]`` etc. in ``ie.toml``) and returns an
+takes the options mapping of that plugin (``[options.engine.<name>]`` etc. in ``ie.toml``) and returns an
 instance of the matching base class in :mod:`ie.api`.
 """
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class Vocabulary(ABC):
-    """Base class of vocabulary plugins. ``options`` is ``[vocab.<name>]`` plus, in label-set mode,
+    """Base class of vocabulary plugins. ``options`` is ``[options.vocabulary.<name>]`` plus, in label-set mode,
     ``class_names`` from the target."""
 
     name: ClassVar[str] = ""

@@ -37,7 +37,7 @@ class SearchEngine(ABC):
     """Base class of engine plugins. Subclasses implement :meth:`search_page`; :meth:`search` pages,
     rate-limits and normalises ranks.
 
-    ``options`` is the engine's table of the config (``[engines.<name>]``), e.g. ``rate_per_second``.
+    ``options`` is the engine's table of the config (``[options.engine.<name>]``), e.g. ``rate_per_second``.
     """
 
     name: ClassVar[str] = ""

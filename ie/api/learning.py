@@ -37,7 +37,7 @@ class SSLModel(Protocol):
 
 
 class SSLMethod(ABC):
-    """Base class of SSL-method plugins (MoCo-v3, SimSiam, ...). ``options`` is ``[ssl.<name>]``."""
+    """Base class of SSL-method plugins (MoCo-v3, SimSiam, ...). ``options`` is ``[options.ssl.<name>]``."""
 
     name: ClassVar[str] = ""
 

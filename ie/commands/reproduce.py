@@ -203,7 +203,7 @@ def reproduce(
     numbers = None
     if run is not None:
         numbers, run_target = run_numbers(run)
-        if run_target not in (cfg.target, info.target):
+        if run_target is not None and run_target not in (cfg.target, info.target):
             console.print(f"[yellow]warning:[/] {run} explored target {run_target!r}, not {info.title}")
     print_comparison(console, info, numbers)
     console.print(f"\nrun it with:\n  [bold]{command}[/]\n  (or `ie reproduce {dataset} --start`; resume with "

@@ -24,7 +24,7 @@ class DownloadOptions:
     workers: int = 0  # decode workers; 0 = one per CPU core
     # "process": a decoder crash (hostile bytes hitting a C bug) costs one URL, not the run; measured as fast as
     # threads on 2 cores. "thread": no worker start-up (~0.5 s), for small batches and tests.
-    executor: Literal["thread", "process"] = "process"
+    executor: Literal["thread", "process"] = "thread"  # "process": a crashing C decoder costs one URL, not the run
     # timeouts
     connect_timeout: float = 10.0
     read_timeout: float = 20.0  # between two chunks of a response

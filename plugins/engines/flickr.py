@@ -4,7 +4,7 @@ flickrapi 2.4.0 is unmaintained and its ``walk()`` breaks on Python >= 3.9, so t
 ``format=json&nojsoncallback=1`` itself and pages on its own. Unsigned search needs only
 ``FLICKR_API_KEY``; ``FLICKR_API_SECRET`` is read when present (see :meth:`FlickrEngine.credentials`).
 
-Options (``[engines.flickr]``): ``base_url`` (REST endpoint), ``license`` (Flickr license ids, e.g.
+Options (``[options.engine.flickr]``): ``base_url`` (REST endpoint), ``license`` (Flickr license ids, e.g.
 ``"4,5,9,10"`` for CC BY / BY-SA / CC0 / PDM), ``safe_search`` (1-3, default 1), ``sizes`` (extras
 in order of preference for the download URL), ``rate_per_second`` / ``burst``, ``timeout``.
 Flickr asks for fewer than 3600 calls per hour per key: the default is 2880/hour.

@@ -42,7 +42,7 @@ class LaionEngine(SearchEngine):
             raise EngineUnavailableError(
                 self.name,
                 f"set option(s) {' and '.join(missing)} (--option url=http://host:1234 --option index=laion5B-L-14, "
-                "[engines.laion] in ie.toml, or IE_LAION_URL / IE_LAION_INDEX): the public LAION kNN service is "
+                "[options.engine.laion] in ie.toml, or IE_LAION_URL / IE_LAION_INDEX): the public LAION kNN service is "
                 "down since 2024, point this engine at a self-hosted clip-retrieval backend",
             )
         self.url = str(url).rstrip("/")

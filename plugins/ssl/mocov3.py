@@ -96,7 +96,7 @@ def _build_model(backbone: torch.nn.Module, feature_dim: int, opts: Mapping[str,
 
 
 class MoCoV3(SSLMethod):
-    """MoCo-v3; options (``[ssl.mocov3]``) override :data:`DEFAULTS`."""
+    """MoCo-v3; options (``[options.ssl.mocov3]``) override :data:`DEFAULTS`."""
 
     name = "mocov3"
 

@@ -54,7 +54,7 @@ def _build_model(backbone: torch.nn.Module, feature_dim: int, opts: Mapping[str,
 
 
 class SimSiam(SSLMethod):
-    """SimSiam; options (``[ssl.simsiam]``) override :data:`DEFAULTS`."""
+    """SimSiam; options (``[options.ssl.simsiam]``) override :data:`DEFAULTS`."""
 
     name = "simsiam"
 
