@@ -10,19 +10,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ie.config import ExploreConfig
 from ie.explorer import Explorer
 from ie.store import RunStore
+from ie.testing.configs import policy_comparison_config
 
 POLICIES = ["gp", "random"]
 
 
-def run_policy(policy: str, root: Path, iterations: int, queries: int, seed: int, steps: int = 5,
-               image_size: int = 64) -> dict[int, dict[str, float]]:
-    config = ExploreConfig(target="simweb", engines=["simweb"], vocab="simweb", embedder="hashing", policy=policy,
-                           iterations=iterations, queries_per_iter=queries, images_per_query=16,
-                           image_size=image_size, batch_size=32, max_steps_per_iter=steps, resize=64, seed=seed,
-                           device="cpu")
+def run_policy(policy: str, root: Path, iterations: int, queries: int, seed: int) -> dict[int, dict[str, float]]:
+    config = policy_comparison_config(policy, iterations, queries, seed)
     run = root / policy
     Explorer(config, run, console=Console(quiet=True), progress=False).run()
     store = RunStore.open(run)

@@ -105,6 +105,8 @@ def _load_command_modules() -> None:
     import ie.commands
 
     for module in pkgutil.iter_modules(ie.commands.__path__):
+        if module.name.startswith("_"):
+            continue
         importlib.import_module(f"ie.commands.{module.name}").register(app)
 
 

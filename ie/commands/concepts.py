@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
+
+from ie.commands._options import parse_options
 
 vocab_app = typer.Typer(help="Concept vocabularies: list them, count and show their concepts.", no_args_is_help=True)
 concepts_app = typer.Typer(help="The concept brain of a run.", no_args_is_help=True)
@@ -15,22 +16,6 @@ concepts_app = typer.Typer(help="The concept brain of a run.", no_args_is_help=T
 def register(app: typer.Typer) -> None:
     app.add_typer(vocab_app, name="vocab")
     app.add_typer(concepts_app, name="concepts")
-
-
-def _options(pairs: Sequence[str]) -> dict[str, Any]:
-    """``key=value`` pairs (values parsed as JSON when they parse: numbers, lists, booleans)."""
-    import json
-
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise typer.BadParameter(f"expected key=value, got {pair!r}")
-        try:
-            out[key] = json.loads(value)
-        except ValueError:
-            out[key] = value
-    return out
 
 
 def _vocabulary(name: str, options: dict[str, Any]) -> Any:
@@ -66,7 +51,7 @@ def vocab_list() -> None:
 @vocab_app.command("count")
 def vocab_count(name: str, option: list[str] = typer.Option([], "--option", "-o", help=OPTION_HELP)) -> None:
     """Print the number of concepts of vocabulary NAME, alone (``ie vocab count wordnet`` -> 146347)."""
-    typer.echo(len(_vocabulary(name, _options(option))))
+    typer.echo(len(_vocabulary(name, parse_options(option))))
 
 
 @vocab_app.command("show")
@@ -77,7 +62,7 @@ def vocab_show(
     option: list[str] = typer.Option([], "--option", "-o", help=OPTION_HELP),
 ) -> None:
     """Print concept ids and the texts a text embedder sees, one per line (tab-separated)."""
-    concepts = _vocabulary(name, _options(option)).concepts()
+    concepts = _vocabulary(name, parse_options(option)).concepts()
     end = len(concepts) if limit <= 0 else offset + limit
     for c in concepts[offset:end]:
         typer.echo(f"{c.id}\t{c.embed_text()}")

@@ -8,19 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-
-def _parse_options(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs; values parsed as JSON when they are JSON (numbers, booleans), else kept as text."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise typer.BadParameter(f"--option wants key=value, got {pair!r}")
-        try:
-            options[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key.strip()] = value
-    return options
+from ie.commands._options import parse_options
 
 
 def resolve_target(spec: str, cache_dir: Path) -> Any:
@@ -77,7 +65,7 @@ def register(app: typer.Typer) -> None:
                 raise IEError(f"no images under {images}")
             if latest_checkpoint(out) is not None and not resume:
                 raise IEError(f"{out} already holds checkpoints; pass --resume to continue, or choose another --out")
-            method = get_plugin_manager().create("ssl", ssl, _parse_options(option))
+            method = get_plugin_manager().create("ssl", ssl, parse_options(option))
             trainer = Trainer(method, arch, image_size=image_size, batch_size=batch_size, checkpoint_dir=out,
                               device=device, seed=seed, num_workers=workers, checkpoint_every=checkpoint_every,
                               init=init)

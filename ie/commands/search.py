@@ -7,26 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-
-def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """``["key=value", ...]`` -> options; values become bool/int/float when they look like one."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"expected key=value, got {pair!r}", param_hint="--option")
-        value: Any = raw
-        if raw.lower() in ("true", "false"):
-            value = raw.lower() == "true"
-        else:
-            for kind in (int, float):
-                try:
-                    value = kind(raw)
-                    break
-                except ValueError:
-                    continue
-        options[key.strip()] = value
-    return options
+from ie.commands._options import parse_options
 
 
 def engine_options(name: str, config: Optional[str], cli_options: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +15,7 @@ def engine_options(name: str, config: Optional[str], cli_options: dict[str, Any]
     from ie.config import load_config, user_secrets
 
     cfg = load_config(config)
-    options = {**cfg.plugin_options("engines", name), **cfg.plugin_options("engine", name), **cli_options}
+    options = {**cfg.plugin_options("engine", name), **cli_options}
     secrets = user_secrets()
     if secrets:
         options.setdefault("secrets", secrets)

@@ -16,7 +16,7 @@ from http.cookiejar import DefaultCookiePolicy
 import httpx
 
 from ie.api import Outcome
-from ie.download.guard import Blocked, Target, UrlGuard, parse_url
+from ie.download.guard import Target, UrlGuard, parse_url
 from ie.download.options import DownloadOptions
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
