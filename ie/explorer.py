@@ -172,7 +172,10 @@ class Explorer:
         self._check_stop()
         info = getattr(self, f"_stage_{stage}")(iteration) or {}
         fault_point(f"{stage}:{iteration}:before-mark")
-        self.store.mark_stage(iteration, stage, "done", info)
+        # the brain's state (observations, RNG) is saved with the stage that changed it, in one transaction:
+        # a crash before the mark replays the stage from the previous state and draws exactly the same
+        state = {"brain": self.brain.to_state()} if stage in ("sample", "estimate") else None
+        self.store.mark_stage(iteration, stage, "done", info, state)
         self.session.emit("stage_finished", iteration, stage=stage, **info)
 
     # stages ----------------------------------------------------------------------------------
@@ -260,9 +263,8 @@ class Explorer:
 
     def _stage_estimate(self, i: int) -> dict[str, Any]:
         rows = self.store.query("SELECT concept_id, value FROM concept_rewards WHERE iteration=?", (i,))
-        if self.brain.observed_through < i:  # the brain's state is saved with the iteration it has seen
+        if self.brain.observed_through < i:
             self.brain.observe([r[0] for r in rows], [r[1] for r in rows], iteration=i)
-            self.store.set_state("brain", self.brain.to_state())
             fault_point(f"estimate:{i}:after-observe")
         rewards = self.store.image_rewards(iteration=i)
         ranked = sorted(rewards, key=lambda s: (-rewards[s], s))

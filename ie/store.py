@@ -129,8 +129,13 @@ class RunStore:
         rows = self.query("SELECT status FROM stages WHERE iteration=? AND stage=?", (iteration, stage))
         return bool(rows) and rows[0][0] == "done"
 
-    def mark_stage(self, iteration: int, stage: str, status: str = "done", info: dict | None = None) -> None:
+    def mark_stage(self, iteration: int, stage: str, status: str = "done", info: dict | None = None,
+                   state: dict[str, Any] | None = None) -> None:
+        """Record a stage's status; ``state`` values are saved in the same transaction (all or nothing)."""
         with self.transaction() as c:
+            for key, value in (state or {}).items():
+                c.execute("INSERT OR REPLACE INTO state (key, value, updated) VALUES (?, ?, ?)",
+                          (key, json.dumps(value), time.time()))
             c.execute(
                 "INSERT INTO stages (iteration, stage, status, info, updated) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(iteration, stage) DO UPDATE SET status=excluded.status, info=excluded.info, "

@@ -135,4 +135,8 @@ def test_resume_after_kill9_at_every_stage(tmp_path):
     final = subprocess.run([sys.executable, "-m", "ie", "resume", str(run)], capture_output=True, text=True,
                            env=env, timeout=600)
     assert final.returncode == 0, final.stderr[-2000:]
-    assert _fingerprint(run) == expected
+    got = _fingerprint(run)
+    for key in expected:
+        if got[key] != expected[key]:
+            print("DIFF", key, sorted(set(map(str, got[key])) ^ set(map(str, expected[key])))[:20] if isinstance(got[key], list) else (got[key], expected[key]))
+    assert got == expected
