@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml setup.py
 setup: $(STAMP)
 
 demo: setup
-	$(BIN)/ie explore --run runs/demo --iterations 3 --fresh
+	$(BIN)/ie explore --run runs/demo --fresh
 
 lint: setup
 	$(BIN)/lint-imports

@@ -22,6 +22,9 @@ def _plot(path: Path, series: dict[str, list[tuple[int, float]]], title: str, yl
     fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
     for label, points in series.items():
         ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("iteration")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
