@@ -102,13 +102,20 @@ class StepBatchSampler:
 
     Stream position ``p`` is item ``perm_e[p % n]`` of epoch ``e = p // n``, where ``perm_e`` is a permutation
     seeded by (``seed``, ``e``); its augmentation seed is derived from (``seed``, ``p``).
+
+    Data-parallel: with ``world_size`` > 1, rank ``r`` gets the ``r``-th contiguous slice of each step's global
+    batch of ``batch_size``, so all ranks together see exactly the batch a single process would.
     """
 
-    def __init__(self, num_items: int, batch_size: int, seed: int, start_step: int, end_step: int):
+    def __init__(self, num_items: int, batch_size: int, seed: int, start_step: int, end_step: int,
+                 rank: int = 0, world_size: int = 1):
         if num_items <= 0:
             raise ValueError("no training images")
+        if batch_size % world_size or not 0 <= rank < world_size:
+            raise ValueError(f"batch_size {batch_size} must split evenly over {world_size} ranks (rank {rank})")
         self.n, self.batch_size, self.seed = num_items, batch_size, seed
         self.start_step, self.end_step = start_step, end_step
+        self.rank, self.world_size = rank, world_size
         self._perms: dict[int, list[int]] = {}
 
     def __len__(self) -> int:
@@ -126,6 +133,14 @@ class StepBatchSampler:
             out.append((self._perm(pos // self.n)[pos % self.n], (self.seed * 1_000_003 + pos) % 2**63))
         return out
 
+    def shard(self, step: int) -> list[tuple[int, int]]:
+        """This rank's part of :meth:`batch` (the whole batch in a single process)."""
+        batch = self.batch(step)
+        if self.world_size == 1:
+            return batch
+        per_rank = self.batch_size // self.world_size
+        return batch[self.rank * per_rank:(self.rank + 1) * per_rank]
+
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         for step in range(self.start_step, self.end_step):
-            yield self.batch(step)
+            yield self.shard(step)

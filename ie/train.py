@@ -8,6 +8,11 @@ configuration. :meth:`Trainer.fit` resumes from the newest one in ``checkpoint_d
 Across explorer iterations (a fresh ``checkpoint_dir`` each), carry the model over with
 :meth:`Trainer.load` (whole SSL model: backbone + heads + momentum encoder; fresh optimizer and schedule),
 or start only the backbone from a file with ``init="checkpoint:<path>"``.
+
+Data-parallel: when torch.distributed is initialised (``ie train --nproc N`` or torchrun; see
+:mod:`ie.distributed`), the model is wrapped in DistributedDataParallel, each rank trains on its slice of every
+step's global batch of ``batch_size`` (so the data of step ``s`` is the single-process one), logged losses are
+averaged over ranks, and rank 0 alone writes checkpoints while the others wait at a barrier.
 """
 
 from __future__ import annotations
@@ -20,12 +25,13 @@ import random
 import re
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ie import distributed
 from ie.api import IEError, SSLMethod
 from ie.backbones import IE_CHECKPOINT_FORMAT, create_backbone, load_backbone_weights, read_checkpoint
 
@@ -122,11 +128,13 @@ class Trainer:
     ):
         import torch
 
-        if batch_size < 2:
-            raise IEError("batch_size must be >= 2 (batch norm and contrastive losses need pairs)")
+        self.world_size = distributed.world_size()
+        if batch_size < 2 * self.world_size or batch_size % self.world_size:
+            raise IEError(f"batch_size must be >= 2 per process (batch norm and contrastive losses need pairs) and "
+                          f"split evenly over {self.world_size} process(es), not {batch_size}")
         self.method, self.arch, self.image_size, self.batch_size = method, arch, image_size, batch_size
         self.checkpoint_dir = Path(checkpoint_dir)
-        self.device = resolve_device(device)
+        self.device = resolve_device(distributed.device_for_rank(device))
         self.seed, self.num_workers, self.checkpoint_every = seed, num_workers, checkpoint_every
         self.grad_clip, self.keep_checkpoints = grad_clip, keep_checkpoints
         self.on_cuda = self.device.startswith("cuda")
@@ -142,6 +150,9 @@ class Trainer:
         if self.on_cuda:
             self.model.to(memory_format=torch.channels_last)
             torch.backends.cudnn.benchmark = True
+        self._training_step: Callable[..., torch.Tensor] = self.model.training_step
+        if distributed.is_initialized():
+            self._training_step = _wrap_ddp(self.model, self.device)
 
     @property
     def backbone(self) -> torch.nn.Module:
@@ -179,6 +190,12 @@ class Trainer:
         return path
 
     # checkpoints ---------------------------------------------------------------------------
+    def _save_on_main(self, step: int, *args: Any) -> Path:
+        """Rank 0 writes the checkpoint (see :meth:`_save`); every rank waits for it and returns its path."""
+        path = self._save(step, *args) if distributed.is_main() else self.checkpoint_dir / f"step-{step:07d}.pt"
+        distributed.barrier()
+        return path
+
     def _save(self, step: int, total_steps: int, optimizer: Any, scheduler: Any, scaler: Any,
               losses: list[float], fingerprint: str) -> Path:
         import torch
@@ -225,8 +242,11 @@ class Trainer:
         return state
 
     # training ------------------------------------------------------------------------------
-    def fit(self, image_paths: Sequence[Path], steps: int) -> TrainResult:
-        """Train until ``steps`` steps are done, resuming from the newest checkpoint in ``checkpoint_dir``."""
+    def fit(self, image_paths: Sequence[Path], steps: int,
+            on_step: Callable[[int], None] | None = None) -> TrainResult:
+        """Train until ``steps`` steps are done, resuming from the newest checkpoint in ``checkpoint_dir``.
+
+        ``on_step(done)`` is called after each optimizer step (``done`` steps in total)."""
         import torch
         from torch.utils.data import DataLoader
 
@@ -242,17 +262,19 @@ class Trainer:
         if latest is not None:
             state = self._restore(latest, steps, optimizer, scheduler, scaler)
             start, losses = int(state["step"]), list(state["losses"])
-            if state["total_steps"] != steps:
+            if state["total_steps"] != steps and distributed.is_main():
                 log.warning("%s was made for %s total steps, resuming towards %s", latest, state["total_steps"], steps)
-            if state["data"] != fingerprint:
-                log.warning("%s was trained on another image list; resuming on the new one", latest)
-            log.info("resuming %s from step %d", self.checkpoint_dir, start)
+            if distributed.is_main():
+                if state["data"] != fingerprint:
+                    log.warning("%s was trained on another image list; resuming on the new one", latest)
+                log.info("resuming %s from step %d", self.checkpoint_dir, start)
             if start >= steps:
                 return TrainResult(latest, losses, start, 0.0, resumed_from=start)
         else:
             seed_everything(self.seed)
 
-        sampler = StepBatchSampler(len(paths), self.batch_size, self.seed, start, steps)
+        sampler = StepBatchSampler(len(paths), self.batch_size, self.seed, start, steps,
+                                   rank=distributed.rank(), world_size=self.world_size)
         loader = DataLoader(
             SeededTwoViewDataset(paths, self.method.two_view_transform(self.image_size)),
             batch_sampler=sampler, num_workers=self.num_workers, pin_memory=self.on_cuda,
@@ -272,7 +294,7 @@ class Trainer:
             view_a = view_a.to(self.device, non_blocking=True, memory_format=memory_format)
             view_b = view_b.to(self.device, non_blocking=True, memory_format=memory_format)
             with autocast():
-                loss = self.model.training_step(view_a, view_b, step, steps)
+                loss = self._training_step(view_a, view_b, step, steps)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if self.grad_clip:
@@ -282,12 +304,16 @@ class Trainer:
             scaler.update()
             if scheduler is not None:
                 scheduler.step()
+            if self.world_size > 1:
+                _average_buffers(self.model)
             pending.append(loss.detach().float())
             step_ends.append(time.perf_counter())
             done = step + 1
             if (self.checkpoint_every and done % self.checkpoint_every == 0) or done == steps:
                 losses.extend(self._drain(pending))
-                checkpoint = self._save(done, steps, optimizer, scheduler, scaler, losses, fingerprint)
+                checkpoint = self._save_on_main(done, steps, optimizer, scheduler, scaler, losses, fingerprint)
+            if on_step is not None:
+                on_step(done)
         if self.on_cuda:
             torch.cuda.synchronize()
         finished = time.perf_counter()
@@ -295,7 +321,7 @@ class Trainer:
         losses.extend(self._drain(pending))
         ran = len(sampler)
         if checkpoint is None:  # steps == 0
-            checkpoint = self._save(start, steps, optimizer, scheduler, scaler, losses, fingerprint)
+            checkpoint = self._save_on_main(start, steps, optimizer, scheduler, scaler, losses, fingerprint)
         return TrainResult(checkpoint, losses, steps, ran * self.batch_size / elapsed if ran else 0.0,
                            resumed_from=start, extra={"started": began, "finished": finished,
                                                               "step_ends": step_ends})
@@ -306,8 +332,44 @@ class Trainer:
 
         if not pending:
             return []
-        values = torch.stack(pending).cpu().tolist()
+        values = distributed.all_reduce_mean(torch.stack(pending)).cpu().tolist()  # same on every rank
         pending.clear()
         if not all(v == v and abs(v) != float("inf") for v in values):
             raise IEError("training diverged (non-finite loss); lower the learning rate or enable grad clipping")
         return values
+
+
+def _wrap_ddp(model: torch.nn.Module, device: str) -> torch.nn.Module:
+    """``model.training_step`` behind DistributedDataParallel's ``forward`` (DDP syncs gradients only for
+    calls through its own forward). The wrapper holds no state, so checkpoints keep single-process keys."""
+    import torch
+    from torch.nn.parallel import DistributedDataParallel
+
+    class TrainingStep(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *args: Any) -> torch.Tensor:
+            return self.model.training_step(*args)
+
+    device_ids = [torch.device(device).index or 0] if device.startswith("cuda") else None
+    # buffers are averaged after each step instead (_average_buffers); the flag was renamed in newer torch
+    import inspect
+
+    renamed = "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+    no_sync = {"forward_sync_buffers" if renamed else "broadcast_buffers": False}
+    return DistributedDataParallel(TrainingStep(), device_ids=device_ids, **no_sync)
+
+
+def _average_buffers(model: torch.nn.Module) -> None:
+    """Average the floating-point buffers (BN running statistics, also the momentum encoder's) over ranks after
+    each step, in one all-reduce: every rank then holds the same model, with statistics of the whole batch."""
+    import torch
+
+    buffers = [b for b in model.buffers() if b.is_floating_point()]
+    if not buffers:
+        return
+    flat = distributed.all_reduce_mean(torch.cat([b.detach().reshape(-1).float() for b in buffers]))
+    for buffer, value in zip(buffers, torch.split(flat, [b.numel() for b in buffers])):
+        buffer.copy_(value.view_as(buffer))

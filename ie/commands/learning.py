@@ -52,13 +52,30 @@ def register(app: typer.Typer) -> None:
         checkpoint_every: int = typer.Option(0, "--checkpoint-every", help="also checkpoint every N steps"),
         device: str = typer.Option("auto", "--device"),
         option: list[str] = typer.Option([], "--option", "-o", help="SSL option key=value (repeatable)"),
+        nproc: int = typer.Option(1, "--nproc", min=1,
+                                  help="data-parallel processes on this machine (DDP, one per GPU); "
+                                       "--batch-size stays the global batch"),
     ) -> None:
-        """Train an SSL method on an image folder; writes step-*.pt checkpoints and backbone.safetensors."""
+        """Train an SSL method on an image folder; writes step-*.pt checkpoints and backbone.safetensors.
+
+        With --nproc N the command re-launches itself under torchrun, the same as running
+        `torchrun --standalone --nproc_per_node N -m ie train IMAGES ...` (without --nproc); on several machines
+        use torchrun's --nnodes/--rdzv-endpoint. Rank 0 alone writes checkpoints and prints.
+        """
+        from ie import distributed
         from ie.api import IEError
         from ie.data import list_images
         from ie.plugins import get_plugin_manager
         from ie.train import Trainer, latest_checkpoint
 
+        if nproc > 1 and not distributed.launched_by_torchrun():
+            import subprocess
+
+            args = ["train", str(images), "--ssl", ssl, "--arch", arch, "--image-size", str(image_size),
+                    "--batch-size", str(batch_size), "--steps", str(steps), "--out", str(out), "--init", init,
+                    "--seed", str(seed), "--workers", str(workers), "--checkpoint-every", str(checkpoint_every),
+                    "--device", device, *(["--resume"] if resume else []), *[f"--option={o}" for o in option]]
+            raise typer.Exit(subprocess.call(distributed.torchrun_command(nproc, "ie", args)))
         try:
             paths = list_images(images)
             if not paths:
@@ -66,14 +83,22 @@ def register(app: typer.Typer) -> None:
             if latest_checkpoint(out) is not None and not resume:
                 raise IEError(f"{out} already holds checkpoints; pass --resume to continue, or choose another --out")
             method = get_plugin_manager().create("ssl", ssl, parse_options(option))
+            distributed.init_from_env(device)
             trainer = Trainer(method, arch, image_size=image_size, batch_size=batch_size, checkpoint_dir=out,
                               device=device, seed=seed, num_workers=workers, checkpoint_every=checkpoint_every,
                               init=init)
             result = trainer.fit(paths, steps)
-            weights = trainer.save_timm_state_dict(out / "backbone.safetensors")
+            weights, main = out / "backbone.safetensors", distributed.is_main()
+            if main:
+                trainer.save_timm_state_dict(weights)
+            distributed.barrier()
         except IEError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(1) from err
+        finally:
+            distributed.shutdown()
+        if not main:
+            return
         typer.echo(f"{len(paths)} images, steps {result.resumed_from}->{result.steps}, "
                    f"last loss {result.losses[-1] if result.losses else float('nan'):.4f}, "
                    f"{result.images_per_second:.1f} images/s")

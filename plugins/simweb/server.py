@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ie_plugins.simweb.render import appearance_from_slug, render_jpeg
 
 BROKEN_KINDS = ("404", "500", "html", "truncated")
+HEALTH_PATH, HEALTH_BODY = "/simweb-health", b"simweb"
 TRUNCATE_TO = 0.4
 DEFAULT_PORT = 47011
 _WORLD = r"^/s(\d{1,9})-(\d{1,4})"
@@ -67,6 +68,8 @@ class _Handler(BaseHTTPRequestHandler):
             seed, size, slug, index = m.groups()
             img = f"{world_prefix(int(seed), int(size))}/img/{slug}/{index}.jpg"
             return self._send(200, f'<html><body><img src="{img}"></body></html>'.encode(), "text/html; charset=utf-8")
+        if path == HEALTH_PATH:
+            return self._send(200, HEALTH_BODY, "text/plain")
         if m := _BROKEN.match(path):
             kind = m.group(3)
             if kind == "html":
@@ -100,16 +103,22 @@ class SimWebServer:
     """A running loopback server; build URLs with :meth:`url_for` and :meth:`broken_url`."""
 
     def __init__(self, port: int = 0):
+        self._httpd: _Server | None = None
         try:
             self._httpd = _Server(("127.0.0.1", port), _Handler)
         except OSError:
             if port == 0:
                 raise
-            self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self.port = int(self._httpd.server_address[1])
+            if not _is_simweb(port):  # taken by something else: our own server on a free port
+                self._httpd = _Server(("127.0.0.1", 0), _Handler)
+            # else another process's simweb server holds the port: every simweb server answers every URL
+            # alike, so use it; URLs then stay the same across processes (a killed run's resume included)
+        self.port = int(self._httpd.server_address[1]) if self._httpd else port
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=f"simweb-{self.port}", daemon=True)
-        self._thread.start()
+        if self._httpd is not None:
+            self._thread = threading.Thread(target=self._httpd.serve_forever, name=f"simweb-{self.port}",
+                                            daemon=True)
+            self._thread.start()
 
     def url_for(self, slug: str, index: int, seed: int = 0, image_size: int = 64) -> str:
         return f"{self.base_url}{world_prefix(seed, image_size)}/img/{slug}/{int(index)}.jpg"
@@ -127,6 +136,8 @@ class SimWebServer:
         return f"{prefix}/{kind}/{slug}-{int(index)}.jpg"
 
     def close(self) -> None:
+        if self._httpd is None:
+            return
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -134,6 +145,17 @@ class SimWebServer:
 
 _server: SimWebServer | None = None
 _lock = threading.Lock()
+
+
+def _is_simweb(port: int) -> bool:
+    from urllib.request import ProxyHandler, build_opener
+
+    try:  # no proxy: loopback only
+        opener = build_opener(ProxyHandler({}))
+        with opener.open(f"http://127.0.0.1:{port}{HEALTH_PATH}", timeout=2) as response:
+            return response.read() == HEALTH_BODY
+    except OSError:
+        return False
 
 
 def preferred_port() -> int:

@@ -36,14 +36,20 @@ def _contrastive_loss(q: torch.Tensor, k: torch.Tensor, temperature: float) -> t
     """MoCo-v3's InfoNCE: queries against the keys of the other view, positives on the diagonal, scaled by 2T.
 
     Hand-written (5 lines) because lightly's NTXentLoss is SimCLR's form (within-view negatives, no
-    query/key asymmetry), which is not the MoCo-v3 objective.
+    query/key asymmetry), which is not the MoCo-v3 objective. Under data-parallel training (torch.distributed
+    initialised) the keys of all ranks are gathered (lightly's ``gather``), as in the official code: each rank's
+    queries meet the keys of the whole global batch, positives at ``arange(n) + rank * n``.
     """
     import torch
     import torch.nn.functional as F
+    from lightly.utils import dist
 
     q, k = F.normalize(q.float(), dim=1), F.normalize(k.float(), dim=1)
+    offset = 0
+    if dist.world_size() > 1:  # keys carry no gradient (momentum encoder), so a plain gather is enough
+        k, offset = torch.cat(dist.gather(k.contiguous()), dim=0), dist.rank() * q.shape[0]
     logits = q @ k.T / temperature
-    labels = torch.arange(q.shape[0], device=q.device)
+    labels = torch.arange(q.shape[0], device=q.device) + offset
     return F.cross_entropy(logits, labels) * (2 * temperature)
 
 

@@ -1,5 +1,9 @@
 """SimSiam (Chen & He 2021): projector + predictor, negative cosine similarity with stop-gradient, SGD at
-lr = 0.05 * batch / 256 with a cosine schedule. Heads, loss and views from lightly."""
+lr = 0.05 * batch / 256 with a cosine schedule. Heads, loss and views from lightly.
+
+Data-parallel training needs no gather: the loss is a mean of per-sample terms (each image's two views only),
+so DDP's average of the ranks' gradients over equal shards is the gradient of the global-batch loss.
+"""
 
 from __future__ import annotations
 
