@@ -133,10 +133,6 @@ def user_secrets() -> dict[str, str]:
     return {str(k): str(v) for k, v in read_toml(path).get("secrets", {}).items()}
 
 
-def mask(value: str) -> str:
-    return "****" if value else ""
-
-
 def secrets_status() -> dict[str, str]:
     """For each known secret: 'set (env)', 'set (user config)' or 'missing'; never the value."""
     from_file = user_secrets()

@@ -87,6 +87,10 @@ class Registry(Generic[T]):
     def __iter__(self) -> Iterator[Registration]:
         return iter(self._entries.values())
 
+    def remove_plugin(self, plugin: str) -> None:
+        """Forget every entry registered by ``plugin``."""
+        self._entries = {k: r for k, r in self._entries.items() if r.plugin != plugin}
+
     def get(self, name: str) -> Registration:
         try:
             return self._entries[name]
@@ -152,8 +156,7 @@ class PluginManager:
         if plugin is not None:
             self.pm.unregister(plugin)
         self.plugins.pop(name, None)
-        for registry in self.registries.values():
-            registry._entries = {k: r for k, r in registry._entries.items() if r.plugin != name}
+        self.unregister_entries(name)
 
     def _register_module(self, name: str, module: object, info: PluginInfo) -> None:
         try:
@@ -173,8 +176,9 @@ class PluginManager:
                     return
 
     def unregister_entries(self, name: str) -> None:
+        """Forget what plugin ``name`` registered (it stays loaded in pluggy)."""
         for registry in self.registries.values():
-            registry._entries = {k: r for k, r in registry._entries.items() if r.plugin != name}
+            registry.remove_plugin(name)
 
     def _registrar(self, kind: str, plugin: str, info: PluginInfo) -> Callable[..., None]:
         def register(name: str, factory: Callable[..., Any], *, help: str = "") -> None:
