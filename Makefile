@@ -11,7 +11,7 @@ export NO_MKDOCS_2_WARNING := 1
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,text,bench,docs]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,text,bench,docs,ray]'
 	touch $(STAMP)
 
 setup: $(STAMP)

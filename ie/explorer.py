@@ -221,7 +221,7 @@ class Explorer:
         dedupe.seed_from_store(self.store.image_hashes())
         dedupe.add_leak_files([str(x.path) for x in self.target.test + self.target.val])
         summary = download_to_store(urls, self.store, iteration=i, options=options, dedupe=dedupe,
-                                    progress=self.progress)
+                                    progress=self.progress, executor=self.session.executor)
         return {"urls": len(urls), **{f"outcome_{k}": v for k, v in summary.counts.items()}}
 
     def _stage_reward(self, i: int) -> dict[str, Any]:

@@ -80,12 +80,13 @@ class ModelFeaturizer:
     """:class:`ie.api.Featurizer` over a backbone; ``id`` must change whenever the weights change."""
 
     def __init__(self, backbone: Any, *, id: str, image_size: int, device: str = "auto", batch_size: int = 256,
-                 cache_dir: Path | None = None, num_workers: int = 0):
+                 cache_dir: Path | None = None, num_workers: int = 0, executor: Any = None):
         import torch
 
         self.backbone, self.id, self.image_size = backbone, id, image_size
         self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
         self.batch_size, self.num_workers = batch_size, num_workers
+        self.executor = executor  # a remote one (Ray) featurizes batches on its workers
         self.cache_dir = Path(cache_dir) / re.sub(r"[^A-Za-z0-9._-]+", "_", id) if cache_dir else None
         self.transform = eval_transform(image_size)
         self._features: dict[str, torch.Tensor] = {}
@@ -114,6 +115,20 @@ class ModelFeaturizer:
         torch.save({"keys": keys, "features": features.clone()}, tmp)
         os.replace(tmp, path)
 
+    def _remote_features(self, paths: list[Path]) -> torch.Tensor:
+        """One executor task per batch: the image bytes go out, the backbone once (a CPU copy), features back."""
+        import copy
+
+        import torch
+
+        from ie.tasks import featurize_blobs
+
+        backbone = self.backbone if self.device == "cpu" else copy.deepcopy(self.backbone).cpu()
+        batches = (
+            [Path(p).read_bytes() for p in paths[i:i + self.batch_size]] for i in range(0, len(paths), self.batch_size)
+        )
+        return torch.cat(list(self.executor.map(featurize_blobs, batches, 4, context=(backbone, self.image_size))))
+
     def key(self, path: Path) -> str:
         path = Path(path)
         if path not in self._keys:
@@ -131,8 +146,11 @@ class ModelFeaturizer:
             if key not in self._features and key not in todo:
                 todo[key] = Path(path)
         if todo:
-            feats = extract_features(self.backbone, list(todo.values()), self.transform, device=self.device,
-                                     batch_size=self.batch_size, num_workers=self.num_workers)
+            if self.executor is not None and self.executor.remote:
+                feats = self._remote_features(list(todo.values()))
+            else:
+                feats = extract_features(self.backbone, list(todo.values()), self.transform, device=self.device,
+                                         batch_size=self.batch_size, num_workers=self.num_workers)
             new_keys = list(todo)
             self._features.update(zip(new_keys, feats))
             self.computed += len(new_keys)

@@ -48,7 +48,8 @@ class ModelState:
 
         model_id, _ = self._current()
         return ModelFeaturizer(self.trainer().backbone, id=model_id, image_size=self.config.image_size,
-                               device=self.config.device, cache_dir=self.session.run_dir / "features")
+                               device=self.config.device, cache_dir=self.session.run_dir / "features",
+                               executor=self.session.executor)
 
     def train(self, iteration: int) -> dict[str, Any]:
         """SSL on this iteration's candidates + PCR x (replay buffer + target); resumes inside the stage."""

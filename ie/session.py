@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ie.api import IEError, RunEvent, RunObserver, SearchEngine, TargetData
+from ie.api import Executor, IEError, RunEvent, RunObserver, SearchEngine, TargetData
 from ie.config import ExploreConfig, user_secrets
 from ie.plugins import PluginManager, get_plugin_manager
 
@@ -27,20 +27,33 @@ class Session:
     manager: PluginManager
     engines: dict[str, SearchEngine] = field(default_factory=dict)
     observers: list[RunObserver] = field(default_factory=list)
+    _executor: Executor | None = None
 
     @classmethod
     def build(cls, config: ExploreConfig, run_dir: Path, manager: PluginManager | None = None) -> Session:
         session = cls(config, Path(run_dir), manager or get_plugin_manager())
         secrets = user_secrets()
         for name in config.engines:
-            options = {**config.plugin_options("engine", name), "secrets": secrets}
-            options.setdefault("seed", config.seed)
+            options = {**session.engine_options(name), "secrets": secrets}
             session.engines[name] = session.manager.create("engine", name, options)
         session.observers = [
             registration.factory(config.plugin_options("observer", registration.name))
             for registration in session.manager.registry("observer")
         ]
         return session
+
+    def engine_options(self, name: str) -> dict[str, Any]:
+        """Engine ``name``'s options (its config table + the run's seed), without secrets."""
+        options = self.config.plugin_options("engine", name)
+        options.setdefault("seed", self.config.seed)
+        return options
+
+    @property
+    def executor(self) -> Executor:
+        """Where search, download and reward scoring run (``config.executor``), created on first use."""
+        if self._executor is None:
+            self._executor = self.create("executor", self.config.executor)
+        return self._executor
 
     def create(self, kind: str, plugin: str, **extra: Any) -> Any:
         """An instance of plugin ``plugin`` of ``kind`` with its config options (+ ``extra``, seed, cache_dir)."""
@@ -73,6 +86,9 @@ class Session:
                 warnings.warn(f"observer {observer.name!r} failed on {kind}: {err}", stacklevel=2)
 
     def close(self) -> None:
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
         for engine in self.engines.values():
             engine.close()
         for observer in self.observers:

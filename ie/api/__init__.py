@@ -39,7 +39,7 @@ from ie.api.errors import (
     WeightsUnavailableError,
 )
 from ie.api.learning import Featurizer, RewardFunction, SSLMethod, SSLModel
-from ie.api.ratelimit import TokenBucket
+from ie.api.ratelimit import RateLimiter, TokenBucket
 from ie.api.runtime import Executor, RunObserver, TargetDataset
 from ie.api.types import (
     Concept,
@@ -68,7 +68,7 @@ __all__ = [
     "AuthError", "Concept", "DescriptorProvider", "DownloadOutcome", "DuplicatePluginError", "EngineError",
     "EngineUnavailableError", "Executor", "Featurizer", "Hit", "IEError", "ImageRecord", "LabeledImage",
     "MalformedResponseError", "MissingCredentialsError", "Outcome", "PROJECT_NAME", "PluginError", "Query",
-    "QuotaExceededError", "RateLimitedError", "Register", "RewardFunction", "RunEvent", "RunObserver",
+    "QuotaExceededError", "RateLimitedError", "RateLimiter", "Register", "RewardFunction", "RunEvent", "RunObserver",
     "SSLMethod", "SSLModel", "SearchEngine", "SearchPage", "TargetData", "TargetDataset", "TextEmbedder",
     "TokenBucket", "UnknownPluginError", "Vocabulary", "WeightsUnavailableError", "get_secret", "hookimpl",
     "require_secrets",

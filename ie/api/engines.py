@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ie.api.errors import MissingCredentialsError, RateLimitedError
-from ie.api.ratelimit import TokenBucket
+from ie.api.ratelimit import RateLimiter, TokenBucket
 from ie.api.types import Hit, SearchPage
 
 
@@ -52,7 +52,8 @@ class SearchEngine(ABC):
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         self.options = dict(options or {})
-        self.rate_limiter = TokenBucket(
+        # one bucket per engine instance; a remote executor swaps in a cluster-wide one (Executor.rate_limiter)
+        self.rate_limiter: RateLimiter = TokenBucket(
             float(self.options.get("rate_per_second", self.default_rate_per_second)),
             float(self.options.get("burst", self.default_burst)),
         )

@@ -5,6 +5,23 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
+
+
+class RateLimiter(Protocol):
+    """What engines call before each request (a :class:`TokenBucket`, or a cluster-wide proxy of one)."""
+
+    def acquire(self, tokens: float = 1.0) -> float: ...
+
+    def reserve(self, tokens: float = 1.0) -> float:
+        """Take ``tokens`` now, into debt if need be, and return the seconds the caller must wait before using
+        them (never blocks: a bucket shared by many workers, e.g. in a Ray actor, hands out waits instead)."""
+        with self._lock:
+            self._refill()
+            self._tokens -= tokens
+            return max(0.0, -self._tokens / self.rate)
+
+    def penalize(self, seconds: float) -> None: ...
 
 
 class TokenBucket:
@@ -54,6 +71,14 @@ class TokenBucket:
                 delay = (tokens - self._tokens) / self.rate
             self._sleep(delay)
             waited += delay
+
+    def reserve(self, tokens: float = 1.0) -> float:
+        """Take ``tokens`` now, into debt if need be, and return the seconds the caller must wait before using
+        them (never blocks: a bucket shared by many workers, e.g. in a Ray actor, hands out waits instead)."""
+        with self._lock:
+            self._refill()
+            self._tokens -= tokens
+            return max(0.0, -self._tokens / self.rate)
 
     def penalize(self, seconds: float) -> None:
         """Empty the bucket for ``seconds`` (after a 429 with Retry-After)."""

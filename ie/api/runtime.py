@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
+from ie.api.ratelimit import RateLimiter, TokenBucket
 from ie.api.types import RunEvent, TargetData
 
 T = TypeVar("T")
@@ -47,16 +48,29 @@ class RunObserver(ABC):
 
 
 class Executor(ABC):
-    """Runs independent work items (searches, downloads, scoring) somewhere: threads here, Ray elsewhere."""
+    """Runs independent work items (searches, downloads, scoring) somewhere: threads here, Ray elsewhere.
+
+    An executor with ``remote = True`` runs work in other processes or machines. The core then sends it only
+    module-level functions and plain data (engine names and options, URLs, image bytes), never plugin
+    instances or paths of this machine, and commits every result to the run store itself (one writer).
+    """
 
     name: ClassVar[str] = ""
+    remote: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         self.options = dict(options or {})
 
     @abstractmethod
-    def map(self, fn: Callable[[T], R], items: Iterable[T], concurrency: int = 8) -> Iterator[R]:
-        """Apply ``fn`` to every item; results in input order."""
+    def map(self, fn: Callable[..., R], items: Iterable[T], concurrency: int = 8, *,
+            context: Any = None) -> Iterator[R]:
+        """``fn(item)`` for every item, or ``fn(context, item)`` when ``context`` is given (sent to the
+        workers once and shared, e.g. model weights); results in input order, at most ``concurrency`` in flight."""
+
+    def rate_limiter(self, key: str, rate: float, burst: float = 1.0) -> RateLimiter:
+        """A limiter shared by every worker of this executor (``key`` e.g. ``engine:flickr``): for a remote
+        executor one bucket for the whole cluster. The default is a token bucket in this process."""
+        return TokenBucket(rate, burst)
 
     def close(self) -> None:
         """Release workers."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Optional
@@ -35,6 +36,8 @@ def explore(
     max_hours: Optional[float] = typer.Option(None, help="Budget: stop after this many hours."),
     max_images: Optional[int] = typer.Option(None, help="Budget: stop after this many kept images."),
     label_set: Optional[bool] = typer.Option(None, "--label-set/--no-label-set", help="Label-set mode."),
+    executor: Optional[str] = typer.Option(None, help="Where search/download/scoring run: local | ray."),
+    ray_address: Optional[str] = typer.Option(None, help="Ray cluster address (auto, ray://head:10001)."),
     fresh: bool = typer.Option(False, "--fresh", help="Delete RUN first and start over."),
 ) -> None:
     """Explore the web for images that help a model on the target; resumable with `ie resume`."""
@@ -44,8 +47,12 @@ def explore(
     overrides = dict(target=target, engines=engine or None, ssl=ssl, reward=reward, vocab=vocab, embedder=embedder,
                      policy=policy, iterations=iterations, queries_per_iter=queries_per_iter,
                      images_per_query=images_per_query, arch=arch, seed=seed, device=device, max_hours=max_hours,
-                     max_images=max_images, label_set=label_set)
+                     max_images=max_images, label_set=label_set, executor=executor)
     cfg = load_config(config, overrides)
+    if ray_address:
+        options = {**cfg.options, "executor": {**cfg.options.get("executor", {})}}
+        options["executor"]["ray"] = {**options["executor"].get("ray", {}), "address": ray_address}
+        cfg = dataclasses.replace(cfg, options=options, executor=executor or "ray")
     if fresh and run.exists():
         shutil.rmtree(run)
     try:

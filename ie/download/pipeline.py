@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from ie.api import Executor as RunExecutor
     from ie.store import RunStore
 
 T = TypeVar("T")
@@ -254,10 +255,12 @@ def download_to_store(
     options: DownloadOptions,
     dedupe: DedupeIndex | None = None,
     progress: bool = True,
+    executor: RunExecutor | None = None,
 ) -> DownloadSummary:
     """Download ``urls`` into the run store; every URL's outcome is recorded, kept images written
     content-addressed. URLs already recorded in the run are skipped. ``dedupe`` (e.g. holding the target's
     leak index) is seeded from the store's images once per store; without one, a fresh index is built.
+    A remote ``executor`` (Ray) fetches and validates on its workers (:mod:`ie.download.sharded`).
     """
     from ie.download.progress import ProgressReporter
 
@@ -298,9 +301,21 @@ def download_to_store(
                 if isinstance(fut, BaseException):
                     raise fut
 
+    def run_remote(remote: RunExecutor) -> None:
+        from ie.download.sharded import dedupe_result, download_sharded
+
+        for res in download_sharded(todo, options, remote):
+            res = dedupe_result(res, dedupe)
+            summary.add(res)
+            reporter.advance(res.outcome.ok)
+            write(res)
+
     start = time.monotonic()
     with reporter:
-        run_sync(run())
+        if executor is not None and executor.remote:
+            run_remote(executor)
+        else:
+            run_sync(run())
     summary.seconds = time.monotonic() - start
     if progress:
         reporter.console.print(summary.table())

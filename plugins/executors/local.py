@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 from ie.api import Executor, hookimpl
 
@@ -15,7 +16,10 @@ R = TypeVar("R")
 class ThreadExecutor(Executor):
     name = "local"
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T], concurrency: int = 8) -> Iterator[R]:
+    def map(self, fn: Callable[..., R], items: Iterable[T], concurrency: int = 8, *,
+            context: Any = None) -> Iterator[R]:
+        if context is not None:
+            fn = partial(fn, context)
         items = list(items)
         if concurrency <= 1 or len(items) <= 1:
             yield from map(fn, items)

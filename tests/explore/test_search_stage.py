@@ -1,0 +1,56 @@
+"""The search stage: results recorded by the driver, a stopping engine skipped for the rest of the run."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from rich.console import Console
+
+from ie.api import Hit, QuotaExceededError, SearchEngine, SearchPage
+from ie.config import ExploreConfig
+from ie.search_stage import search_queries
+from ie.store import RunStore
+from ie_plugins.executors.local import ThreadExecutor
+
+
+class QuotaEngine(SearchEngine):
+    name = "quota"
+    default_rate_per_second = 1000.0
+
+    def __init__(self, options=None):
+        super().__init__(options)
+        self.calls = 0
+
+    def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
+        self.calls += 1
+        raise QuotaExceededError(self.name, "daily quota spent")
+
+
+class EchoEngine(SearchEngine):
+    name = "echo"
+    default_rate_per_second = 1000.0
+
+    def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
+        return SearchPage([Hit(url=f"http://example.test/{query}/{i}.jpg", engine=self.name, query=query, rank=i)
+                           for i in range(per_page)], has_more=False)
+
+
+def test_engine_that_says_stop_is_skipped_for_the_rest_of_the_run(tmp_path):
+    store = RunStore.open(tmp_path / "run")
+    config = ExploreConfig(images_per_query=3, options={"search": {"options": {"concurrency": 1}}})
+    engines = {"quota": QuotaEngine(), "echo": EchoEngine()}
+    session = SimpleNamespace(executor=ThreadExecutor(), engines=engines, engine_options=lambda name: {})
+    explorer = SimpleNamespace(session=session, store=store, config=config, console=Console(quiet=True),
+                               progress=False)
+    for i in range(4):
+        for engine in engines:
+            store.add_query(0, f"c{i}", f"text {i}", engine)
+    info = search_queries(explorer, store.queries(iteration=0, status="planned"), lambda: None)
+
+    assert engines["quota"].calls == 1  # the first refusal disables it; later queries are not sent
+    assert info == {"searched": 8, "errors": 4}
+    rows = {(q["engine"], q["text"]): q for q in store.queries(iteration=0)}
+    assert all(rows[("echo", f"text {i}")]["status"] == "done" for i in range(4))
+    assert store.query("SELECT COUNT(*) FROM hits")[0][0] == 4 * 3
+    assert "quota" in store.get_state("disabled_engines")
+    store.close()
