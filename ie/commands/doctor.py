@@ -167,6 +167,17 @@ def check_weights() -> list[Check]:
     return checks
 
 
+def check_scaling() -> list[Check]:
+    """Whether the ``ray`` executor can run (the optional extra is installed); never starts Ray."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return [Check("executor ray", OK, f"ray {version('ray')} installed (--executor ray)")]
+    except PackageNotFoundError:
+        return [Check("executor ray", WARN, "ray not installed (only --executor ray needs it)",
+                      "pip install 'internet-explorer[ray]'")]
+
+
 def check_reachability(timeout: float = 5.0) -> list[Check]:
     """One GET per engine host (only with --online); any HTTP answer means reachable."""
     import httpx
@@ -188,7 +199,7 @@ def check_reachability(timeout: float = 5.0) -> list[Check]:
 
 def run_checks(run_dir: Path, online: bool) -> list[Check]:
     checks = [check_python(), *check_torch(), check_disk(run_dir), *check_plugins(), *check_credentials(),
-              *check_weights()]
+              *check_weights(), *check_scaling()]
     if online:
         checks += check_reachability()
     return checks

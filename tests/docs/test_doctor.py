@@ -56,6 +56,20 @@ def test_google_after_shutdown_is_reported(environment):
     assert "turned off" in checks["engine google"].detail and checks["engine google"].status == "warn"
 
 
+def test_ray_extra_is_reported_with_its_install_command(monkeypatch):
+    import importlib.metadata
+
+    installed = doctor.check_scaling()[0]
+    assert installed.name == "executor ray"
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    check = doctor.check_scaling()[0]
+    assert check.status == "warn" and "internet-explorer[ray]" in check.fix
+
+
 def test_online_checks_use_only_the_listed_hosts(environment, monkeypatch):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
