@@ -79,10 +79,9 @@ def run_search(limiters: Mapping[str, RateLimiter], task: SearchTask) -> SearchR
 def download_shard(options: DownloadOptions, urls: Sequence[str]) -> list[DownloadResult]:
     """Fetch + validate + re-encode ``urls`` (no de-duplication: the driver dedupes all shards in input
     order); results in the order of ``urls``, each kept image's bytes included."""
-    from ie.download.pipeline import _safe_url, download_list
+    from ie.download.pipeline import download_list
 
-    by_url = {r.outcome.url: r for r in download_list(urls, options)}
-    return [by_url[_safe_url(u)] for u in dict.fromkeys(urls)]
+    return download_list(urls, options)
 
 
 def featurize_blobs(context: tuple[Any, int], blobs: Sequence[bytes]) -> torch.Tensor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import threading
 import time
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from ie.store import RunStore
 
 T = TypeVar("T")
+REORDER_WINDOW = 2048  # URLs started past the oldest unfinished one (finished results wait to go out in order)
 
 
 @dataclass(frozen=True)
@@ -130,8 +132,14 @@ async def download_many(
     dedupe: DedupeIndex | None = None,
     executor: Executor | None = None,
 ) -> AsyncIterator[DownloadResult]:
-    """Download, validate and (if ``dedupe``) de-duplicate ``urls``; yields one result per distinct URL as it
-    finishes (completion order). Store-free: the caller decides what to keep.
+    """Download, validate and (if ``dedupe``) de-duplicate ``urls``; yields one result per distinct URL, in
+    input order. Store-free: the caller decides what to keep.
+
+    Fetching runs out of order (``options.concurrency`` requests in flight); finished results wait in a
+    reorder buffer until every earlier URL is done, then are de-duplicated and yielded. So which of two
+    near-identical images is kept depends on the URL list alone, never on network timing (a resumed run keeps
+    the same ones). The buffer holds at most ``REORDER_WINDOW`` URLs: past a URL that is still downloading,
+    at most that many more are started.
     """
     urls = list(dict.fromkeys(urls))
     if not urls:
@@ -141,7 +149,8 @@ async def download_many(
     loop = asyncio.get_running_loop()
     image_opts = options.image_options()
     window = asyncio.Semaphore(options.concurrency * 2)  # bounds bodies held in memory
-    done: asyncio.Queue[DownloadResult] = asyncio.Queue()
+    ahead = asyncio.Semaphore(max(REORDER_WINDOW, options.concurrency * 2))  # started, not yet yielded
+    done: asyncio.Queue[tuple[int, DownloadResult]] = asyncio.Queue()
 
     async def one(url: str) -> DownloadResult:
         start = time.monotonic()
@@ -176,13 +185,9 @@ async def download_many(
                     return result(Outcome.DECODE_ERROR, "decoder_crashed", fetched.status, size)
         if not isinstance(processed, Processed):
             return result(processed.outcome, processed.reason, fetched.status, size)
-        if dedupe is not None:
-            verdict, reason = dedupe.check_and_add(processed.sha256, processed.raw_sha256, processed.phash)
-            if verdict is not Outcome.OK:
-                return result(verdict, reason, fetched.status, size)
         return result(Outcome.OK, "ok", fetched.status, size, processed)
 
-    async def guarded(url: str) -> None:
+    async def guarded(index: int, url: str) -> None:
         try:
             res = await one(url)
         except Exception as exc:  # noqa: BLE001 - one URL must never take the batch down
@@ -190,21 +195,28 @@ async def download_many(
                                                  reason=f"internal_{type(exc).__name__}"))
         finally:
             window.release()
-        done.put_nowait(res)
+        done.put_nowait((index, res))
 
     tasks: set[asyncio.Task[None]] = set()
 
     async def produce() -> None:
-        for url in urls:
+        for index, url in enumerate(urls):
+            await ahead.acquire()
             await window.acquire()
-            task = asyncio.create_task(guarded(url))
+            task = asyncio.create_task(guarded(index, url))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
     producer = asyncio.create_task(produce())
+    buffer: dict[int, DownloadResult] = {}
     try:
-        for _ in range(len(urls)):
-            yield await done.get()
+        for position in range(len(urls)):
+            while position not in buffer:
+                index, res = await done.get()
+                buffer[index] = res
+            res = buffer.pop(position)
+            ahead.release()
+            yield dedupe_result(res, dedupe) if dedupe is not None else res
     finally:
         producer.cancel()
         for task in list(tasks):
@@ -213,6 +225,17 @@ async def download_many(
         await fetcher.aclose()
         if executor is None:
             pools[0].shutdown(wait=False, cancel_futures=True)
+
+
+def dedupe_result(result: DownloadResult, dedupe: DedupeIndex) -> DownloadResult:
+    """``result`` unless its image duplicates (or leaks) one already seen; then that verdict, without image."""
+    image = result.image
+    if image is None:
+        return result
+    verdict, reason = dedupe.check_and_add(image.sha256, image.raw_sha256, image.phash)
+    if verdict is Outcome.OK:
+        return result
+    return DownloadResult(dataclasses.replace(result.outcome, outcome=verdict, reason=reason, sha256=None))
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
@@ -302,7 +325,7 @@ def download_to_store(
                     raise fut
 
     def run_remote(remote: RunExecutor) -> None:
-        from ie.download.sharded import dedupe_result, download_sharded
+        from ie.download.sharded import download_sharded
 
         for res in download_sharded(todo, options, remote):
             res = dedupe_result(res, dedupe)

@@ -7,12 +7,9 @@ driver's run directory: workers need no shared filesystem and never touch the st
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from ie.api import Outcome
-from ie.download.dedupe import DedupeIndex
 from ie.download.options import DownloadOptions
 from ie.download.pipeline import DownloadResult
 from ie.tasks import download_shard
@@ -30,14 +27,3 @@ def download_sharded(urls: Sequence[str], options: DownloadOptions, executor: Ex
     shards = [distinct[i:i + shard_size] for i in range(0, len(distinct), shard_size)]
     for results in executor.map(download_shard, shards, shards_in_flight, context=options):
         yield from results
-
-
-def dedupe_result(result: DownloadResult, dedupe: DedupeIndex) -> DownloadResult:
-    """``result`` unless its image duplicates (or leaks) one already seen; then that verdict, without image."""
-    image = result.image
-    if image is None:
-        return result
-    verdict, reason = dedupe.check_and_add(image.sha256, image.raw_sha256, image.phash)
-    if verdict is Outcome.OK:
-        return result
-    return DownloadResult(dataclasses.replace(result.outcome, outcome=verdict, reason=reason, sha256=None))
