@@ -13,14 +13,6 @@ class RateLimiter(Protocol):
 
     def acquire(self, tokens: float = 1.0) -> float: ...
 
-    def reserve(self, tokens: float = 1.0) -> float:
-        """Take ``tokens`` now, into debt if need be, and return the seconds the caller must wait before using
-        them (never blocks: a bucket shared by many workers, e.g. in a Ray actor, hands out waits instead)."""
-        with self._lock:
-            self._refill()
-            self._tokens -= tokens
-            return max(0.0, -self._tokens / self.rate)
-
     def penalize(self, seconds: float) -> None: ...
 
 
