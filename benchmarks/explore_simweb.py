@@ -1,5 +1,6 @@
 """Exploration-policy efficiency on the simulated web: relevant-query precision by iteration,
-ours (GP + tiered softmax, the paper's) vs random exploration, same budget and seed, side by side."""
+ours (GP + tiered softmax, the paper's) vs random exploration vs the paper's ablation without the GP (no-gp:
+rewards update only the queried concepts), same budget and seed, side by side; kNN top-1 after exploration."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ie.explorer import Explorer
 from ie.store import RunStore
 from ie.testing.configs import policy_comparison_config
 
-POLICIES = ["gp", "random"]
+POLICIES = ["gp", "random", "no-gp"]
 
 
 def run_policy(policy: str, root: Path, iterations: int, queries: int, seed: int) -> dict[int, dict[str, float]]:
@@ -33,23 +34,29 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="3 iterations of 12 queries")
+    parser.add_argument("--policies", default=",".join(POLICIES), help="comma-separated subset of the policies")
     args = parser.parse_args()
     if args.quick:
         args.iterations, args.queries = 3, 12
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     with tempfile.TemporaryDirectory() as tmp:
-        results = {p: run_policy(p, Path(tmp), args.iterations, args.queries, args.seed) for p in POLICIES}
+        results = {p: run_policy(p, Path(tmp), args.iterations, args.queries, args.seed) for p in policies}
     table = Table(title=f"relevant-query precision by iteration ({args.queries} queries/iteration, seed {args.seed})")
     table.add_column("iteration")
-    for policy in POLICIES:
+    for policy in policies:
         table.add_column(policy)
     for i in range(args.iterations):
         table.add_row(str(i), *(f"{results[p].get(i, {}).get('relevant_query_precision', float('nan')):.2f}"
-                                for p in POLICIES))
+                                for p in policies))
+    table.add_row("kNN top-1 (last)", *(f"{results[p][args.iterations - 1].get('knn_top1', float('nan')):.3f}"
+                                        for p in policies))
     Console().print(table)
-    last = {p: results[p][args.iterations - 1] for p in POLICIES}
-    for p in POLICIES:
+    last = {p: results[p][args.iterations - 1] for p in policies}
+    for p in policies:
+        # no-gp re-draws its best concepts; without descriptors a repeated query is not searched again
+        queries = sum(int(m.get("queries", 0)) for m in results[p].values())
         print(f"explore[{p}]: last-iteration precision {last[p].get('relevant_query_precision', 0):.3f}, "
-              f"kNN top-1 {last[p].get('knn_top1', float('nan')):.3f}")
+              f"kNN top-1 {last[p].get('knn_top1', float('nan')):.3f}, {queries} queries in all")
 
 
 if __name__ == "__main__":

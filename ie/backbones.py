@@ -81,7 +81,8 @@ def create_backbone(arch: str, init: str = "random", image_size: int | None = No
         model = timm.create_model(arch, pretrained=False, **kwargs)
         report = load_backbone_weights(model, path)
         log.info("init %s from %s: %s", arch, path, report)
-    return model, int(model.num_features)
+    # pooled output width: head_hidden_size where a head adds a layer after pooling (MobileNetV3, LCNet)
+    return model, int(getattr(model, "head_hidden_size", None) or model.num_features)
 
 
 def read_checkpoint(path: Path) -> Mapping[str, Any]:

@@ -42,7 +42,8 @@ class ExploreConfig:
     vocab: str = _f("simweb", "Concept vocabulary (paper: wordnet, 146,347 concepts).")
     embedder: str = _f("hashing", "Text embedder for the GP (paper: 384-d MiniLM -> `minilm`).")
     descriptors: str = _f("", "Descriptor provider ('' = none; `adjectives` offline).")
-    policy: str = _f("gp", "Concept policy: gp (the paper's GP + tiered softmax), random (uniform baseline).")
+    policy: str = _f("gp", "Concept policy: gp (the paper's GP + tiered softmax), random (uniform baseline), "
+                           "no-gp (ablation: rewards update only the queried concepts, no GP extrapolation).")
     label_set: bool = _f(False, "Label-set mode: prune the vocabulary by class names, query labels half the time.")
     iterations: int = _f(5, "Iterations (paper: 20-50).")
     queries_per_iter: int = _f(24, "Concepts sampled per iteration (paper: 256).")

@@ -250,10 +250,12 @@ class RunStore:
         return ImageRecord(sha, path, width, height, phash, len(data), source_url)
 
     def images(self, iteration: int | None = None) -> list[ImageRecord]:
+        """Kept images by iteration, then sha256: an order that depends on the content alone, not on which
+        download finished first (training and scoring read this list, so a rerun computes the same)."""
         sql, params = "SELECT * FROM images", ()
         if iteration is not None:
             sql, params = sql + " WHERE iteration=?", (iteration,)
-        return [self._image(r) for r in self.query(sql + " ORDER BY created, sha256", params)]
+        return [self._image(r) for r in self.query(sql + " ORDER BY iteration, sha256", params)]
 
     def image_hashes(self) -> list[tuple[str, str]]:
         """(sha256, perceptual hash) of every image, to seed the dedupe index on resume."""

@@ -26,7 +26,7 @@ def explore(
     reward: Optional[str] = typer.Option(None, help="Reward: knn | clip | ..."),
     vocab: Optional[str] = typer.Option(None, help="Vocabulary: wordnet | simweb | file | labels | ..."),
     embedder: Optional[str] = typer.Option(None, help="Text embedder: hashing | minilm | clip-text"),
-    policy: Optional[str] = typer.Option(None, help="gp (paper) | random"),
+    policy: Optional[str] = typer.Option(None, help="gp (paper) | random | no-gp (ablation)"),
     iterations: Optional[int] = typer.Option(None, help="Iterations."),
     queries_per_iter: Optional[int] = typer.Option(None, help="Concepts per iteration (paper: 256)."),
     images_per_query: Optional[int] = typer.Option(None, help="Hits per query (paper: 100)."),

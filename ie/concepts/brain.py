@@ -13,17 +13,20 @@ from ie.concepts.estimator import GPRewardEstimator, Hyper
 from ie.concepts.sampler import DEFAULT_REST_MASS, DEFAULT_TIERS, concept_probabilities, draw
 
 DEFAULTS: dict[str, Any] = {
-    "policy": "gp",  # gp: the paper's GP + tiered softmax; random: uniform over untried concepts (baseline)
+    # gp: the paper's GP + tiered softmax; random: uniform over untried concepts (baseline); no-gp: the paper's
+    # ablation without the GP: rewards update only the queried concepts, the others keep the prior score
+    "policy": "gp",
     "smr": 3.0,  # (max r - min r) / tau
     "tiers": [list(t) for t in DEFAULT_TIERS],  # [[end_rank, mass], ...]: top 250 -> 0.8, 250-1000 -> 0.1
     "rest_mass": DEFAULT_REST_MASS,  # ranks past the last tier
     "sigma_weight": 1.0,  # untried concepts score mu + sigma_weight * sigma
-    "exclude_tried": True,  # never re-draw a concept already observed
+    "exclude_tried": True,  # never re-draw a concept already observed (not for no-gp: it knows only those)
     "label_fraction": 0.5,  # label-set mode: share of each draw taken from the label concepts
     "label_prune": 0.1,  # label-set mode: keep this share of the vocabulary, most similar to the labels
     "num_inducing": 512,
     "hyper_subset": 800,
 }
+POLICIES = ("gp", "random", "no-gp")
 STATE_VERSION = 1
 
 
@@ -50,7 +53,10 @@ class ConceptBrain:
     * ``observe(concept_ids, rewards, iteration=None)``: record concept rewards (a repeated id keeps
       its mean reward); :attr:`observed_through` is the last iteration observed (-1 before any).
     * ``scores() -> (mu, sigma, prob)``: GP mean and std and the sampling probability of every concept
-      in :attr:`concepts` (the pruned vocabulary, then the labels).
+      in :attr:`concepts` (the pruned vocabulary, then the labels). Policy ``no-gp`` (the paper's ablation
+      without the GP) has no posterior: every concept keeps the prior (mean and std of the observed rewards),
+      only the tried ones are scored by their rewards, and they stay eligible (``exclude_tried`` is ignored:
+      it would leave only concepts it knows nothing about, i.e. the random policy).
     * ``score() -> r``: observed mean reward for tried concepts, ``mu + sigma`` for the others.
     * ``to_state() -> dict`` (JSON-able) and ``ConceptBrain.from_state(state, concepts, embeddings, ...)``:
       observations, fitted hyperparameters, RNG state; a resumed brain samples what this one would have.
@@ -77,8 +83,8 @@ class ConceptBrain:
         self.seed = int(seed)
         self.meta = dict(meta or {})
         self.vocab_fingerprint = fingerprint(concepts)
-        if self.options["policy"] not in ("gp", "random"):
-            raise ValueError(f"unknown concept policy {self.options['policy']!r}; use gp or random")
+        if self.options["policy"] not in POLICIES:
+            raise ValueError(f"unknown concept policy {self.options['policy']!r}; use {', '.join(POLICIES)}")
         emb = np.asarray(embeddings, dtype=np.float32)
         all_concepts = list(concepts)
         if label_concepts:
@@ -142,6 +148,12 @@ class ConceptBrain:
             n = len(self.concepts)
             if len(idx) == 0:
                 self._cache = (np.zeros(n), np.ones(n))
+            elif self.options["policy"] == "no-gp":
+                # the ablation without the GP: no extrapolation through text similarity, every concept keeps the
+                # prior of the standardised GP (mean and std of the observed rewards); score() puts the observed
+                # rewards on the tried ones
+                scale = float(y.std()) if len(y) > 1 and y.std() > 1e-12 else 1.0
+                self._cache = (np.full(n, float(y.mean())), np.full(n, scale))
             else:
                 reuse = self.hyper is not None and self.fitted_on == len(idx)
                 self.estimator.fit(self.embeddings[idx], y, seed=self.seed, hyper=self.hyper,
@@ -161,7 +173,7 @@ class ConceptBrain:
 
     def eligible(self) -> np.ndarray:
         mask = np.ones(len(self.concepts), dtype=bool)
-        if self.options["exclude_tried"]:
+        if self.options["exclude_tried"] and self.options["policy"] != "no-gp":  # no-gp knows only tried ones
             mask[self.observed()[0]] = False
         if self.n_labels:
             mask[len(self.concepts) - self.n_labels:] = False  # labels are drawn by their own rule

@@ -93,6 +93,29 @@ def test_random_policy_is_uniform_over_untried():
         ConceptBrain(concepts, x, options={"temprature": 1})
 
 
+def test_no_gp_policy_scores_only_the_queried_concepts():
+    """The paper's ablation without the GP: an observed reward moves its own concept only; the GP also lifts the
+    unqueried neighbour (same direction of text embedding) above an unrelated concept."""
+    concepts = [Concept(id=f"c{i}", name=f"c{i}") for i in range(5)]
+    x = np.array([[1.0, 0.0], [0.99, 0.14], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]], dtype=np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)  # c1 is c0's neighbour; c2, c4 are unrelated to both
+    scores = {}
+    for policy in ("gp", "no-gp"):
+        brain = ConceptBrain(concepts, x, options={"policy": policy})
+        brain.observe(["c0", "c3"], [1.0, 0.0], iteration=0)
+        scores[policy] = brain.score()
+    gp, no_gp = scores["gp"], scores["no-gp"]
+    assert gp[1] > gp[2] + 0.1 and gp[1] > gp[4] + 0.1  # the GP extrapolates to the neighbour
+    assert no_gp[0] == pytest.approx(1.0) and no_gp[3] == pytest.approx(0.0)
+    prior = 0.5 + 0.5  # mean + sigma_weight * std of the observed rewards, the same for every unqueried concept
+    np.testing.assert_allclose(no_gp[[1, 2, 4]], prior)
+    _, _, p = brain.scores()
+    assert p[0] > 0 and p[0] > p[3]  # tried concepts stay eligible, ranked by their reward
+    np.testing.assert_allclose(p[[1, 2, 4]], p[1])  # no unqueried concept is preferred over another
+    with pytest.raises(ValueError, match="no-gp"):
+        ConceptBrain(concepts, x, options={"policy": "nogp"})
+
+
 def test_bandit_small():
     found, rand, queries = run_bandit(20000, 20, iterations=10, m=128)
     print(f"bandit 20k concepts / 20 clusters, {queries} queries: ours found {found:.0%}, random {rand:.0%}")

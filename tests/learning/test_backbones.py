@@ -70,3 +70,11 @@ def test_offline_and_missing_weights_say_how_to_pass_a_file(tmp_path: Path) -> N
         create_backbone("resnet10t", init=f"checkpoint:{tmp_path / 'nope.pth'}")
     with pytest.raises(IEError, match="unknown timm architecture"):
         create_backbone("not_a_model")
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "mobilenetv3_small_050", "lcnet_050"])
+def test_reported_feature_dim_is_the_pooled_output_width(arch: str) -> None:
+    # MobileNetV3 / LCNet add a conv head after pooling: their output is head_hidden_size, not num_features
+    model, dim = create_backbone(arch, image_size=64)
+    with torch.no_grad():
+        assert model.eval()(torch.zeros(2, 3, 64, 64)).shape == (2, dim)
