@@ -38,7 +38,7 @@ def test_gp_policy_finds_relevant_concepts_faster_than_random(tmp_path):
     assert mean["gp"] >= 3 * mean["random"]
     # kNN accuracy after exploration is printed, not asserted: on CPU budgets both runs stay near the
     # random-feature level (seed 0: gp 0.233 vs random 0.258 on 120 test images, +-0.04; seeds 1/2: 0.350 vs
-    # 0.317, 0.283 vs 0.300). Not a matter of
-    # budget alone: SSL on the most target-like data simweb has (blue striped shapes) reaches no higher target
-    # kNN than on random simweb images (test_resnet, 450 steps: 0.33 vs 0.33 seed 0, 0.33 vs 0.35 seed 1): the
-    # classes differ by shape only, and every simweb concept varies shape alike. See the note.
+    # 0.317, 0.283 vs 0.300). Not a matter of budget alone: SSL on the most target-like data simweb has (blue
+    # striped shapes) reaches no higher target kNN than on random simweb images (test_resnet, 450 steps: 0.33 vs
+    # 0.33 seed 0, 0.33 vs 0.35 seed 1): the classes differ by shape only, and every simweb concept varies shape
+    # alike. See the note.
