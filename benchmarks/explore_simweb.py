@@ -19,11 +19,13 @@ POLICIES = ["gp", "random", "no-gp"]
 
 
 def run_policy(policy: str, root: Path, iterations: int, queries: int, seed: int) -> dict[int, dict[str, float]]:
+    """Metrics by iteration; key -1 holds the starting model's (before any training)."""
     config = policy_comparison_config(policy, iterations, queries, seed)
     run = root / policy
     Explorer(config, run, console=Console(quiet=True), progress=False).run()
     store = RunStore.open(run)
     metrics = store.metrics()
+    metrics[-1] = dict(store.get_state("baseline", {}).get("start", {}))
     store.close()
     return metrics
 
@@ -48,13 +50,14 @@ def main() -> None:
     for i in range(args.iterations):
         table.add_row(str(i), *(f"{results[p].get(i, {}).get('relevant_query_precision', float('nan')):.2f}"
                                 for p in policies))
+    table.add_row("kNN top-1 (start)", *(f"{results[p][-1].get('knn_top1', float('nan')):.3f}" for p in policies))
     table.add_row("kNN top-1 (last)", *(f"{results[p][args.iterations - 1].get('knn_top1', float('nan')):.3f}"
                                         for p in policies))
     Console().print(table)
     last = {p: results[p][args.iterations - 1] for p in policies}
     for p in policies:
         # no-gp re-draws its best concepts; without descriptors a repeated query is not searched again
-        queries = sum(int(m.get("queries", 0)) for m in results[p].values())
+        queries = sum(int(m.get("queries", 0)) for i, m in results[p].items() if i >= 0)
         print(f"explore[{p}]: last-iteration precision {last[p].get('relevant_query_precision', 0):.3f}, "
               f"kNN top-1 {last[p].get('knn_top1', float('nan')):.3f}, {queries} queries in all")
 
