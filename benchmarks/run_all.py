@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ["download_vs_img2dataset.py", "reward_knn.py", "ssl_step.py", "concepts_gp.py", "explore_simweb.py"]
+BENCHMARKS = ["download_vs_img2dataset.py", "reward_knn.py", "ssl_step.py", "concepts_gp.py", "explore_simweb.py",
+              "ssl_data_relevance.py"]
 
 
 def main() -> int:
