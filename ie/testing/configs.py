@@ -17,8 +17,13 @@ def tiny_simweb_config(**overrides: Any) -> ExploreConfig:
     return ExploreConfig(**base)
 
 
-def policy_comparison_config(policy: str, iterations: int = 6, queries: int = 24, seed: int = 0) -> ExploreConfig:
-    """The simweb setting in which exploration policies are compared (benchmark and end-to-end test)."""
-    return ExploreConfig(target="simweb", engines=["simweb"], vocab="simweb", embedder="hashing", policy=policy,
-                         iterations=iterations, queries_per_iter=queries, images_per_query=16, image_size=64,
-                         batch_size=32, max_steps_per_iter=5, resize=64, seed=seed, device="cpu")
+def policy_comparison_config(policy: str, iterations: int = 6, queries: int = 24, seed: int = 0,
+                             **overrides: Any) -> ExploreConfig:
+    """The simweb setting in which exploration policies are compared (benchmark and end-to-end test);
+    ``overrides`` change training fields for bigger budgets (e.g. ``device="cuda", max_steps_per_iter=500``)."""
+    base: dict[str, Any] = dict(target="simweb", engines=["simweb"], vocab="simweb", embedder="hashing",
+                                policy=policy, iterations=iterations, queries_per_iter=queries, images_per_query=16,
+                                image_size=64, batch_size=32, max_steps_per_iter=5, resize=64, seed=seed,
+                                device="cpu")
+    base.update(overrides)
+    return ExploreConfig(**base)

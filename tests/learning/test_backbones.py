@@ -78,3 +78,20 @@ def test_reported_feature_dim_is_the_pooled_output_width(arch: str) -> None:
     model, dim = create_backbone(arch, image_size=64)
     with torch.no_grad():
         assert model.eval()(torch.zeros(2, 3, 64, 64)).shape == (2, dim)
+
+
+def test_random_init_at_a_one_pixel_final_map_warns(caplog):
+    import logging
+
+    from ie import backbones
+    from ie.backbones import create_backbone, network_stride
+
+    backbones._warned_small_maps.clear()
+    with caplog.at_level(logging.WARNING, logger="ie.backbones"):
+        model, _ = create_backbone("resnet18", "random", 32)
+    assert network_stride(model) == 32
+    assert "1x1 final feature map" in caplog.text and "--image-size 64" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ie.backbones"):
+        create_backbone("resnet18", "random", 64)
+    assert "final feature map" not in caplog.text
