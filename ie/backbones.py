@@ -108,7 +108,8 @@ def _warn_if_final_map_is_one_pixel(model: nn.Module, arch: str, image_size: int
         _warned_small_maps.add((arch, image_size))
         log.warning("%s at %d px has a 1x1 final feature map (stride %d): features of a randomly initialised "
                     "model carry little of the image (resnet18 on simweb: chance-level kNN), so first-iteration "
-                    "rewards are close to noise; use --image-size %d or more", arch, image_size, stride, 2 * stride)
+                    "rewards are close to noise; use an image size of %d or more (image_size in ie.toml, or "
+                    "--image-size)", arch, image_size, stride, 2 * stride)
 
 
 def read_checkpoint(path: Path) -> Mapping[str, Any]:

@@ -90,7 +90,7 @@ def test_random_init_at_a_one_pixel_final_map_warns(caplog):
     with caplog.at_level(logging.WARNING, logger="ie.backbones"):
         model, _ = create_backbone("resnet18", "random", 32)
     assert network_stride(model) == 32
-    assert "1x1 final feature map" in caplog.text and "--image-size 64" in caplog.text
+    assert "1x1 final feature map" in caplog.text and "image size of 64 or more" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="ie.backbones"):
         create_backbone("resnet18", "random", 64)
