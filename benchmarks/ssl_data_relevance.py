@@ -9,7 +9,7 @@ train split mixed with simweb images of
 - ``relevant``: concepts relevant to the target (what a perfect exploration policy would download),
 - ``random``: concepts drawn uniformly (what random exploration downloads),
 
-then kNN top-1 (k=20, train -> test split) on the target. ``+-`` is the binomial standard error of the test set.
+then kNN top-1 on the target as the loop evaluates it (k = 20, train -> test split). ``+-`` is the binomial standard error of the test set.
 
     python benchmarks/ssl_data_relevance.py                      # resnet18, 64 px, 150 steps (CPU: ~8 min)
     python benchmarks/ssl_data_relevance.py --quick              # 20 steps, 2 pools (smoke)
@@ -50,18 +50,6 @@ def render_pool(folder: Path, concepts: list, per_concept: int, seed: int, image
     return paths
 
 
-def knn_of(backbone, target, image_size: int, device: str) -> float:
-    from ie.evaluate import knn_accuracy
-    from ie.features import eval_transform, extract_features
-
-    def feats(items):
-        return extract_features(backbone, [item.path for item in items], eval_transform(image_size), device=device,
-                                batch_size=128)
-
-    return knn_accuracy(feats(target.train), [i.label for i in target.train],
-                        feats(target.test), [i.label for i in target.test], k=20)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", default="blue-striped", help="simweb target definition")
@@ -82,10 +70,11 @@ def main() -> None:
     if args.quick:
         args.steps, args.pools = 20, "none,relevant"
 
-    import torch
     from rich.console import Console
     from rich.table import Table
 
+    from ie.evaluate import evaluate_featurizer
+    from ie.features import ModelFeaturizer
     from ie.plugins import get_plugin_manager
     from ie.train import Trainer, resolve_device
     from ie_plugins.simweb.world import get_world
@@ -106,7 +95,6 @@ def main() -> None:
             concepts = web[pool]
             images = render_pool(root / "web", concepts, args.images_per_concept, args.seed, args.image_size)
             images += [item.path for item in target.train]
-            torch.manual_seed(args.seed)
             trainer = Trainer(pm.create("ssl", args.ssl, json.loads(args.ssl_options)), args.arch,
                               image_size=args.image_size, batch_size=args.batch_size,
                               checkpoint_dir=root / "ckpt" / pool, device=device, seed=args.seed)
@@ -114,7 +102,8 @@ def main() -> None:
             if pool != "none":
                 trainer.fit(images, args.steps)
             seconds = time.perf_counter() - began
-            accuracy = knn_of(trainer.backbone.eval(), target, args.image_size, device)
+            featurizer = ModelFeaturizer(trainer.backbone, id=pool, image_size=args.image_size, device=device)
+            accuracy = evaluate_featurizer(featurizer, target, linear=False)["knn_top1"]  # the loop's evaluation
             share = sum(world.is_relevant(c.id) for c in concepts) / len(concepts) if concepts else float("nan")
             rows.append((pool, share, len(images), 0 if pool == "none" else args.steps, accuracy, seconds))
             print(f"ssl_data_relevance[{pool}]: kNN top-1 {accuracy:.3f}, {len(images)} images, "

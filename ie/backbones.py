@@ -59,7 +59,8 @@ def create_backbone(arch: str, init: str = "random", image_size: int | None = No
         kwargs["img_size"] = image_size
     if not timm.is_model(arch.split(".")[0]):
         raise IEError(f"unknown timm architecture {arch!r}; see timm.list_models()")
-    if init in ("random", "", None):
+    random_init = init in ("random", "", None)
+    if random_init:
         model = timm.create_model(arch, pretrained=False, **kwargs)
     elif init in ("pretrained", "timm") or init.startswith("timm:"):
         name = f"{arch}.{init.split(':', 1)[1]}" if init.startswith("timm:") else arch
@@ -81,7 +82,7 @@ def create_backbone(arch: str, init: str = "random", image_size: int | None = No
         model = timm.create_model(arch, pretrained=False, **kwargs)
         report = load_backbone_weights(model, path)
         log.info("init %s from %s: %s", arch, path, report)
-    if init in ("random", "", None) and image_size:
+    if random_init and image_size:
         _warn_if_final_map_is_one_pixel(model, arch, image_size)
     # pooled output width: head_hidden_size where a head adds a layer after pooling (MobileNetV3, LCNet)
     return model, int(getattr(model, "head_hidden_size", None) or model.num_features)
