@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +73,27 @@ class ModelState:
         fault_point(f"checkpoint:{iteration}:after-record")
         self._trainer, self._trainer_id = trainer, f"iter{iteration:03d}"
         self.session.emit("checkpoint_saved", iteration, path=str(result.checkpoint), step=result.steps)
+        self.prune_checkpoints(iteration)
         loss = result.losses[-1] if result.losses else float("nan")
         return {"steps": result.steps, "mix": len(mix), "candidates": len(candidates), "loss": loss,
                 "images_per_second": result.images_per_second}
+
+    def prune_checkpoints(self, iteration: int) -> list[int]:
+        """Delete the checkpoint folders of iterations older than the newest ``keep_checkpoints``.
+
+        Runs after ``iteration``'s checkpoint is recorded, so resume never needs what it deletes. Folders are found on
+        disk, not in the store, so a crash between forgetting the rows and deleting the files is cleaned up next time.
+        """
+        keep = self.config.keep_checkpoints
+        root = self.session.run_dir / "checkpoints"
+        if keep <= 0 or not root.is_dir():
+            return []
+        found = sorted(int(d.name[4:]) for d in root.glob("iter*") if d.is_dir() and d.name[4:].isdigit())
+        stale = [i for i in found if i <= iteration - keep]
+        self.store.forget_checkpoints(stale)
+        for i in stale:
+            shutil.rmtree(root / f"iter{i:03d}", ignore_errors=True)
+        return stale
 
     def evaluate(self, iteration: int) -> dict[str, float]:
         from ie.evaluate import evaluate_featurizer

@@ -302,6 +302,11 @@ class RunStore:
             c.execute("INSERT OR REPLACE INTO checkpoints (iteration, kind, path, step, created) VALUES (?,?,?,?,?)",
                       (iteration, kind, str(path), step, time.time()))
 
+    def forget_checkpoints(self, iterations: Iterable[int], kind: str = "model") -> None:
+        """Drop the rows of checkpoints whose files are being pruned (the newest one is never among them)."""
+        with self.transaction() as c:
+            c.executemany("DELETE FROM checkpoints WHERE iteration=? AND kind=?", [(i, kind) for i in iterations])
+
     def latest_checkpoint(self, kind: str = "model") -> sqlite3.Row | None:
         rows = self.query("SELECT * FROM checkpoints WHERE kind=? ORDER BY iteration DESC LIMIT 1", (kind,))
         return rows[0] if rows else None
