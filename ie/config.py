@@ -65,6 +65,8 @@ class ExploreConfig:
     evaluate: bool = _f(True, "kNN accuracy on the target after each iteration when it has labels.")
     max_hours: float = _f(0.0, "Stop after this many hours (0 = no limit).")
     max_images: int = _f(0, "Stop after this many kept images (0 = no limit).")
+    min_free_gb: float = _f(1.0, "Stop cleanly (then `ie resume`) before a stage when the run's disk has less free "
+                                 "space than this, in GB (0 = never check).")
     executor: str = _f("local", "Where search, download and reward scoring run: local (this machine) | ray "
                              "(a Ray cluster; address in [options.executor.ray]).")
     allow_private_hosts: bool = _f(False, "Let the downloader fetch private/loopback addresses.")

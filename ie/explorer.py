@@ -14,9 +14,12 @@ idempotent, so ``ie resume`` after Ctrl-C, a crash or ``kill -9`` re-runs only u
 
 from __future__ import annotations
 
+import errno
 import math
 import random
+import shutil
 import signal
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -49,6 +52,17 @@ def scaled_tiers(vocabulary_size: int, queries_per_iter: int) -> list[list[float
     for (end, mass), floor in zip(PAPER_TIERS, (2, 8)):
         out.append([min(end, max(round(end * vocabulary_size / PAPER_VOCABULARY), floor * queries_per_iter)), mass])
     return out
+
+
+def _free_gb(path: Path) -> float:
+    probe = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    return shutil.disk_usage(probe).free / 1e9
+
+
+def _disk_full(err: BaseException) -> bool:
+    if isinstance(err, sqlite3.OperationalError):
+        return "disk is full" in str(err)
+    return isinstance(err, OSError) and err.errno == errno.ENOSPC
 
 
 class StopRequested(Exception):
@@ -123,14 +137,21 @@ class Explorer:
         try:
             if self.target.labeled and self.config.evaluate and "start" not in self.store.get_state("baseline", {}):
                 self.store.set_state("baseline", {"start": self.model.evaluate(-1)})
-            for iteration in range(self.config.iterations):
-                if all(self.store.stage_done(iteration, s) for s in STAGES):
-                    continue
-                self.session.emit("iteration_started", iteration)
-                for stage in STAGES:
-                    self._run_stage(iteration, stage)
-                self._finish_iteration(iteration)
-            self.model.export_backbone(self.run_dir / "checkpoints" / "backbone_timm.pth")
+            try:
+                for iteration in range(self.config.iterations):
+                    if all(self.store.stage_done(iteration, s) for s in STAGES):
+                        continue
+                    self.session.emit("iteration_started", iteration)
+                    for stage in STAGES:
+                        self._run_stage(iteration, stage)
+                    self._finish_iteration(iteration)
+                self.model.export_backbone(self.run_dir / "checkpoints" / "backbone_timm.pth")
+            except (OSError, sqlite3.OperationalError) as err:
+                if not _disk_full(err):
+                    raise
+                # every write is atomic (temp file + rename, SQLite transactions): the unfinished stage is redone
+                raise StopRequested(f"the disk holding {self.run_dir} is full ({_free_gb(self.run_dir):.1f} GB "
+                                    "free); free some space or lower keep_checkpoints") from err
         except StopRequested as stop:
             self.console.print(f"[yellow]stopped:[/] {stop}. Resume with: [bold]ie resume {self.run_dir}[/]")
             self.session.emit("run_finished", status="stopped", reason=str(stop))
@@ -165,6 +186,9 @@ class Explorer:
             self._stop_reason = f"--max-images {cfg.max_images} reached"
         if self._stop_reason is not None:
             raise StopRequested(self._stop_reason)
+        if cfg.min_free_gb and (free := _free_gb(self.run_dir)) < cfg.min_free_gb:
+            raise StopRequested(f"only {free:.2f} GB free on the disk holding {self.run_dir} (min_free_gb = "
+                                f"{cfg.min_free_gb}); free some space or lower keep_checkpoints")
 
     def _run_stage(self, iteration: int, stage: str) -> None:
         if self.store.stage_done(iteration, stage):

@@ -112,8 +112,12 @@ class ModelFeaturizer:
         index = len(list(self.cache_dir.glob("part-*.pt")))
         path = self.cache_dir / f"part-{index:06d}-{os.getpid()}.pt"
         tmp = path.with_name(path.name + ".tmp")
-        torch.save({"keys": keys, "features": features.clone()}, tmp)
-        os.replace(tmp, path)
+        try:
+            torch.save({"keys": keys, "features": features.clone()}, tmp)
+            os.replace(tmp, path)
+        except BaseException:  # a full disk leaves no half-written temp file behind
+            tmp.unlink(missing_ok=True)
+            raise
 
     def _remote_features(self, paths: list[Path]) -> torch.Tensor:
         """One executor task per batch: the image bytes go out, the backbone once (a CPU copy), features back."""

@@ -211,8 +211,12 @@ class Trainer:
             "scaler": scaler.state_dict(), "rng": _rng_state(), "losses": list(losses), "data": fingerprint,
         }
         tmp = path.with_name(path.name + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)
+        try:
+            torch.save(state, tmp)
+            os.replace(tmp, path)
+        except BaseException:  # a full disk leaves no half-written temp file behind
+            tmp.unlink(missing_ok=True)
+            raise
         older = sorted(p for p in self.checkpoint_dir.glob("step-*.pt") if CHECKPOINT_RE.match(p.name) and p != path)
         for stale in older[: max(0, len(older) - (self.keep_checkpoints - 1))]:
             stale.unlink(missing_ok=True)

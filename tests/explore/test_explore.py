@@ -91,6 +91,34 @@ def test_existing_run_with_other_config_is_refused(run_dir):
         Explorer(small_config(iterations=1, seed=5), run_dir, progress=False)
 
 
+def test_a_full_disk_stops_cleanly_and_resumes(run_dir, monkeypatch):
+    """Low free space stops before the next stage; ENOSPC inside a stage stops without marking it; resume finishes."""
+    import errno
+
+    import ie.explorer
+    from ie.explorer import StopRequested
+    from ie.loop_model import ModelState
+
+    monkeypatch.setattr(ie.explorer, "_free_gb", lambda path: 0.25)
+    with pytest.raises(StopRequested, match=r"only 0.25 GB free .*\(min_free_gb = 1.0\)"):
+        Explorer(small_config(iterations=1), run_dir, progress=False).run()
+    monkeypatch.undo()
+
+    def full_disk(self, iteration):
+        raise OSError(errno.ENOSPC, "No space left on device", str(run_dir / "checkpoints" / "step-0000001.pt.tmp"))
+
+    monkeypatch.setattr(ModelState, "train", full_disk)
+    with pytest.raises(StopRequested, match="is full"):
+        Explorer.resume(run_dir, progress=False).run()
+    store = RunStore.open(run_dir)
+    assert store.stage_done(0, "reward") and not store.stage_done(0, "train")
+    store.close()
+    monkeypatch.undo()
+
+    assert Explorer.resume(run_dir, progress=False).run().exists()
+    assert not list(run_dir.rglob("*.tmp"))
+
+
 def _run_cli(run: Path, config: Path, fault: str | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     env = dict(os.environ, IE_FAULT=fault or "")
     cmd = [sys.executable, "-m", "ie", "explore", "--run", str(run), "--config", str(config)]
