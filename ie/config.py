@@ -55,7 +55,7 @@ class ExploreConfig:
     epochs: float = _f(1.0, "Epochs over the iteration's training mix (paper: 10).")
     max_steps_per_iter: int = _f(20, "Cap on SSL steps per iteration (0 = no cap).")
     keep_checkpoints: int = _f(2, "Iterations whose full SSL checkpoint stays on disk, newest first (0 = all); "
-                                  "a resnet18 MoCo-v3 checkpoint is ~370 MB, a resnet50 one ~1.2 GB.")
+                                  "a MoCo-v3 checkpoint is ~390 MB for resnet18, ~610 MB for resnet50.")
     calibrate_rewards: bool = _f(True, "Subtract the reward of the target's val images under the same model.")
     pcr: float = _f(2.0, "Past-to-candidate ratio of the training mix (paper: 2).")
     replay_fraction: float = _f(0.5, "Share of new images, by reward, added to the replay buffer (paper: 0.5).")

@@ -68,8 +68,8 @@ def check_disk(run_dir: Path) -> Check:
     detail = f"{free_gb:,.1f} GB free at {probe.resolve()}"
     if free_gb < 1:
         return Check("disk", FAIL, detail, "free some space or pass --run on a larger disk")
-    if free_gb < 40:
-        return Check("disk", WARN, detail, "a paper-scale run needs ~35 GB (see `ie reproduce flowers102`)")
+    if free_gb < 25:
+        return Check("disk", WARN, detail, "a paper-scale run needs ~20 GB: images ~18 GB + 2 checkpoints (see `ie reproduce flowers102`)")
     return Check("disk", OK, detail)
 
 
