@@ -69,7 +69,8 @@ def check_disk(run_dir: Path) -> Check:
     if free_gb < 1:
         return Check("disk", FAIL, detail, "free some space or pass --run on a larger disk")
     if free_gb < 25:
-        return Check("disk", WARN, detail, "a paper-scale run needs ~20 GB: images ~18 GB + 2 checkpoints (see `ie reproduce flowers102`)")
+        return Check("disk", WARN, detail,
+                     "a paper-scale run needs ~20 GB: images ~18 GB + 2 checkpoints (see `ie reproduce flowers102`)")
     return Check("disk", OK, detail)
 
 
