@@ -17,7 +17,6 @@ from __future__ import annotations
 import errno
 import math
 import random
-import shutil
 import signal
 import sqlite3
 import threading
@@ -33,7 +32,7 @@ from ie.faults import fault_point
 from ie.loop_model import ModelState
 from ie.plugins import PluginManager
 from ie.session import Session, cache_dir
-from ie.store import RunStore
+from ie.store import RunStore, free_disk
 
 STAGES = ("sample", "search", "download", "reward", "estimate", "train", "evaluate")
 
@@ -55,8 +54,7 @@ def scaled_tiers(vocabulary_size: int, queries_per_iter: int) -> list[list[float
 
 
 def _free_gb(path: Path) -> float:
-    probe = next((p for p in (path, *path.parents) if p.exists()), Path("."))
-    return shutil.disk_usage(probe).free / 1e9
+    return free_disk(path)[1]
 
 
 def _disk_full(err: BaseException) -> bool:

@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -26,6 +27,12 @@ from ie.api import Concept, DownloadOutcome, Hit, ImageRecord, Outcome
 from ie.store_schema import MIGRATIONS, SCHEMA_VERSION
 
 DB_NAME = "ie.sqlite"
+
+
+def free_disk(path: Path) -> tuple[Path, float]:
+    """The nearest existing folder at or above ``path`` and the free space of its disk, in GB."""
+    probe = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    return probe, shutil.disk_usage(probe).free / 1e9
 
 
 class RunStore:

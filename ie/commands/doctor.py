@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import sys
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -61,10 +60,9 @@ def check_torch() -> list[Check]:
 
 
 def check_disk(run_dir: Path) -> Check:
-    probe = run_dir
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    free_gb = shutil.disk_usage(probe).free / 1e9
+    from ie.store import free_disk
+
+    probe, free_gb = free_disk(run_dir)
     detail = f"{free_gb:,.1f} GB free at {probe.resolve()}"
     if free_gb < 1:
         return Check("disk", FAIL, detail, "free some space or pass --run on a larger disk")
