@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ie.store import atomic_file
+
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
@@ -111,13 +113,8 @@ class ModelFeaturizer:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         index = len(list(self.cache_dir.glob("part-*.pt")))
         path = self.cache_dir / f"part-{index:06d}-{os.getpid()}.pt"
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            torch.save({"keys": keys, "features": features.clone()}, tmp)
-            os.replace(tmp, path)
-        except BaseException:  # a full disk leaves no half-written temp file behind
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_file(path) as f:
+            torch.save({"keys": keys, "features": features.clone()}, f)
 
     def _remote_features(self, paths: list[Path]) -> torch.Tensor:
         """One executor task per batch: the image bytes go out, the backbone once (a CPU copy), features back."""

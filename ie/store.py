@@ -21,12 +21,30 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ie.api import Concept, DownloadOutcome, Hit, ImageRecord, Outcome
 from ie.store_schema import MIGRATIONS, SCHEMA_VERSION
 
 DB_NAME = "ie.sqlite"
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """Write ``path`` through a temp sibling: renamed over ``path`` on success, deleted on any failure.
+
+    Callers write through the yielded Python file (``torch.save(obj, f)``, not ``torch.save(obj, filename)``): a full
+    disk then raises ``OSError(ENOSPC)``, which the explorer turns into a resumable stop, where torch's own file
+    writer raises an opaque ``RuntimeError`` ("unexpected pos ...").
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def free_disk(path: Path) -> tuple[Path, float]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 import random
 import re
 import time
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from ie import distributed
 from ie.api import IEError, SSLMethod
 from ie.backbones import IE_CHECKPOINT_FORMAT, create_backbone, load_backbone_weights, read_checkpoint
+from ie.store import atomic_file
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -179,14 +179,13 @@ class Trainer:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().to("cpu").contiguous() for k, v in self.backbone.state_dict().items()}
-        tmp = path.with_name(path.name + ".tmp")
-        if path.suffix == ".safetensors":
-            from safetensors.torch import save_file
+        with atomic_file(path) as f:
+            if path.suffix == ".safetensors":
+                from safetensors.torch import save
 
-            save_file(state, str(tmp))
-        else:
-            torch.save(state, tmp)
-        os.replace(tmp, path)
+                f.write(save(state))
+            else:
+                torch.save(state, f)
         return path
 
     # checkpoints ---------------------------------------------------------------------------
@@ -210,13 +209,8 @@ class Trainer:
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "scaler": scaler.state_dict(), "rng": _rng_state(), "losses": list(losses), "data": fingerprint,
         }
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            torch.save(state, tmp)
-            os.replace(tmp, path)
-        except BaseException:  # a full disk leaves no half-written temp file behind
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_file(path) as f:
+            torch.save(state, f)
         older = sorted(p for p in self.checkpoint_dir.glob("step-*.pt") if CHECKPOINT_RE.match(p.name) and p != path)
         for stale in older[: max(0, len(older) - (self.keep_checkpoints - 1))]:
             stale.unlink(missing_ok=True)

@@ -8,6 +8,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from ie.api import DownloadOutcome, Hit, Outcome
 from ie.store import RunStore
 from ie.store_schema import SCHEMA_VERSION
@@ -153,3 +155,27 @@ def test_state_and_stages_roundtrip(ie_run_store):
     assert not ie_run_store.stage_done(0, "search")
     ie_run_store.mark_stage(0, "search")
     assert ie_run_store.stage_done(0, "search")
+
+
+def test_atomic_file_on_a_full_disk_raises_enospc_and_leaves_nothing(tmp_path):
+    """torch.save through atomic_file turns a full disk into OSError(ENOSPC) (torch's own file writer raises an
+    opaque RuntimeError), and neither the temp file nor a partial target remains. The temp path is pointed at
+    /dev/full, which fails every write with ENOSPC."""
+    import errno
+
+    import torch
+
+    from ie.store import atomic_file
+
+    target = tmp_path / "step-0000001.pt"
+    (tmp_path / "step-0000001.pt.tmp").symlink_to("/dev/full")
+    with pytest.raises(OSError) as info:
+        with atomic_file(target) as f:
+            torch.save({"weights": torch.zeros(100_000)}, f)
+    assert info.value.errno == errno.ENOSPC
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+    with atomic_file(target) as f:
+        torch.save({"weights": torch.ones(3)}, f)
+    assert torch.load(target)["weights"].tolist() == [1.0, 1.0, 1.0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step-0000001.pt"]
