@@ -26,18 +26,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 POOLS = ["none", "target", "relevant", "random"]
 
 
-def render_pool(folder: Path, concepts: list, per_concept: int, seed: int, image_size: int) -> list[Path]:
+def render_pool(world: Any, folder: Path, concepts: list, per_concept: int, seed: int,
+                image_size: int) -> list[Path]:
     """The images the simweb engine would serve for ``concepts`` (indices 0..per_concept-1), as JPEG files."""
     from ie_plugins.simweb.render import render_jpeg
-    from ie_plugins.simweb.world import get_world
 
-    world = get_world({"seed": seed})
     paths = []
     for concept in concepts:
         appearance = world.appearance(concept.id)
@@ -93,7 +93,7 @@ def main() -> None:
                "random": rng.sample(list(world.concepts), args.concepts)}
         for pool in [p.strip() for p in args.pools.split(",") if p.strip()]:
             concepts = web[pool]
-            images = render_pool(root / "web", concepts, args.images_per_concept, args.seed, args.image_size)
+            images = render_pool(world, root / "web", concepts, args.images_per_concept, args.seed, args.image_size)
             images += [item.path for item in target.train]
             trainer = Trainer(pm.create("ssl", args.ssl, json.loads(args.ssl_options)), args.arch,
                               image_size=args.image_size, batch_size=args.batch_size,

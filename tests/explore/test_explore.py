@@ -51,7 +51,7 @@ def test_one_run_every_stage_recorded(tmp_path, run_dir):
     assert "knn_top1" in store.metrics()[1]
     assert (run_dir / "metrics" / "metrics.csv").exists()
     assert (run_dir / "checkpoints" / "backbone_timm.pth").exists()
-    # keep_checkpoints = 1: iteration 0's ~370 MB checkpoint went once iteration 1's was recorded
+    # keep_checkpoints = 1: iteration 0's ~390 MB checkpoint went once iteration 1's was recorded
     assert sorted(d.name for d in (run_dir / "checkpoints").glob("iter*")) == ["iter001"]
     assert [r["iteration"] for r in store.query("SELECT iteration FROM checkpoints")] == [1]
     html = report.read_text()
