@@ -1,33 +1,52 @@
-"""Exploration-policy efficiency on the simulated web: relevant-query precision by iteration,
-ours (GP + tiered softmax, the paper's) vs random exploration vs the paper's ablation without the GP (no-gp:
-rewards update only the queried concepts), same budget and seed, side by side; kNN top-1 at the start and after.
+"""Does exploration pay off on the target? The paper's policy (GP + tiered softmax) vs random exploration vs the
+paper's ablation without the GP (no-gp) vs no exploration at all (``none``: the same SSL steps on the target's own
+train split), same budget, same seeds, side by side, on the simulated web and on the real clip-art web:
 
-    python benchmarks/explore_simweb.py --seed 0                  # the CPU setting of the end-to-end test
-    python benchmarks/explore_simweb.py --device cuda --epochs 10 --steps-per-iter 0 --batch-size 64   # GPU budget
+- relevant-query precision per iteration (the engine's ground truth: a query is relevant when >= half of its hits
+  are relevant images),
+- reward quality per iteration: ROC AUC of the image reward for target-relevant vs other downloaded images,
+- target kNN top-1 of the start model and after the last iteration.
+
+Each (target, policy, seed) run appends one JSON line to ``--out``; the table gives mean +- standard deviation over
+the seeds.
+
+    python benchmarks/explore_simweb.py                                 # simweb, gp/random/no-gp/none, seeds 0,1,2
+    python benchmarks/explore_simweb.py --target clipart --policies gp,random,none
+    python benchmarks/explore_simweb.py --device cuda --image-size 224 --steps-per-iter 200 --batch-size 128  # GPU
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from ie.explorer import Explorer
-from ie.store import RunStore
-from ie.testing.configs import policy_comparison_config
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-POLICIES = ["gp", "random", "no-gp"]
+from ie.explorer import Explorer  # noqa: E402
+from ie.store import RunStore  # noqa: E402
+from ie.testing.configs import clipart_comparison_config, policy_comparison_config  # noqa: E402
+
+POLICIES = ["gp", "random", "no-gp", "none"]
 
 
-def run_policy(policy: str, root: Path, iterations: int, queries: int, seed: int,
-               **training: Any) -> dict[int, dict[str, float]]:
-    """Metrics by iteration; key -1 holds the starting model's (before any training)."""
-    config = policy_comparison_config(policy, iterations, queries, seed, **training)
-    run = root / policy
+def make_config(target: str, policy: str, args: argparse.Namespace, seed: int) -> Any:
+    training = dict(device=args.device, max_steps_per_iter=args.steps_per_iter, batch_size=args.batch_size,
+                    arch=args.arch, init=args.init, image_size=args.image_size)
+    maker = clipart_comparison_config if target == "clipart" else policy_comparison_config
+    return maker(policy, args.iterations, args.queries, seed, **training)
+
+
+def run_explorer(config: Any, run: Path) -> dict[int, dict[str, float]]:
+    """Metrics by iteration; key -1 holds the starting model's."""
     Explorer(config, run, console=Console(quiet=True), progress=False).run()
     store = RunStore.open(run)
     metrics = store.metrics()
@@ -36,44 +55,110 @@ def run_policy(policy: str, root: Path, iterations: int, queries: int, seed: int
     return metrics
 
 
+def run_no_exploration(config: Any, root: Path) -> dict[int, dict[str, float]]:
+    """The same SSL steps per iteration on the target's train split alone: what exploration has to beat."""
+    from ie.evaluate import evaluate_featurizer
+    from ie.features import ModelFeaturizer
+    from ie.plugins import get_plugin_manager
+    from ie.session import Session
+
+    session = Session.build(config, root, get_plugin_manager())
+    target = session.load_target()
+    from ie.train import Trainer
+
+    trainer = Trainer(session.create("ssl", config.ssl), config.arch, image_size=config.image_size,
+                      batch_size=config.batch_size, checkpoint_dir=root / "ckpt", device=config.device,
+                      seed=config.seed, init=config.init, finetune=config.finetune)
+
+    def knn(tag: str) -> float:
+        featurizer = ModelFeaturizer(trainer.backbone, id=tag, image_size=config.image_size, device=config.device)
+        return evaluate_featurizer(featurizer, target, linear=False)["knn_top1"]
+
+    metrics = {-1: {"knn_top1": knn("start")}}
+    images = [x.path for x in target.train]
+    for i in range(config.iterations):
+        trainer.checkpoint_dir = root / "ckpt" / f"iter{i:03d}"
+        trainer.fit(images, config.max_steps_per_iter)
+        metrics[i] = {"knn_top1": knn(f"iter{i}")}
+    session.close()
+    return metrics
+
+
+def summarise(rows: list[dict[str, Any]], target: str, iterations: int) -> None:
+    def cell(values: list[float], digits: int = 2) -> str:
+        values = [v for v in values if v == v]
+        if not values:
+            return "-"
+        spread = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{statistics.mean(values):.{digits}f} +- {spread:.{digits}f}"
+
+    policies = list(dict.fromkeys(r["policy"] for r in rows if r["target"] == target))
+    seeds = sorted({r["seed"] for r in rows if r["target"] == target})
+    by = {p: [r for r in rows if r["target"] == target and r["policy"] == p] for p in policies}
+    table = Table(title=f"{target}: mean +- std over seeds {seeds}")
+    table.add_column("metric")
+    for p in policies:
+        table.add_column(p)
+
+    def get(r: dict[str, Any], i: int, key: str) -> float:
+        return float(r["metrics"].get(str(i), {}).get(key, float("nan")))
+
+    for i in range(iterations):
+        table.add_row(f"precision, iteration {i}", *(cell([get(r, i, "relevant_query_precision") for r in by[p]])
+                                                    for p in policies))
+    for i in range(iterations):
+        table.add_row(f"reward AUC, iteration {i}", *(cell([get(r, i, "reward_auc") for r in by[p]])
+                                                     for p in policies))
+    table.add_row("relevant share of kept images", *(cell([statistics.mean(
+        [get(r, i, "relevant_image_share") for i in range(iterations)]) for r in by[p]]) for p in policies))
+    table.add_row("kNN top-1, start", *(cell([get(r, -1, "knn_top1") for r in by[p]], 3) for p in policies))
+    table.add_row("kNN top-1, last", *(cell([get(r, iterations - 1, "knn_top1") for r in by[p]], 3)
+                                       for p in policies))
+    Console().print(table)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", default="simweb", choices=["simweb", "clipart"])
     parser.add_argument("--iterations", type=int, default=6)
     parser.add_argument("--queries", type=int, default=24)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="3 iterations of 12 queries")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--quick", action="store_true", help="3 iterations of 12 queries, seed 0")
     parser.add_argument("--policies", default=",".join(POLICIES), help="comma-separated subset of the policies")
     parser.add_argument("--device", default="cpu", help="training device (cuda for a GPU-sized budget)")
-    parser.add_argument("--steps-per-iter", type=int, default=5, help="cap on SSL steps per iteration (0: none)")
-    parser.add_argument("--epochs", type=float, default=1.0, help="epochs over each iteration's training mix")
+    parser.add_argument("--steps-per-iter", type=int, default=20, help="SSL steps per iteration (the demo's 20)")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--arch", default="resnet18")
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--arch", default="efficientnet_lite0")
+    parser.add_argument("--init", default="auto")
+    parser.add_argument("--out", default="bench-out/explore.jsonl", help="JSON lines, appended")
+    parser.add_argument("--summarise-only", action="store_true", help="print the table of --out and stop")
     args = parser.parse_args()
     if args.quick:
-        args.iterations, args.queries = 3, 12
-    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
-    with tempfile.TemporaryDirectory() as tmp:
-        training = dict(device=args.device, max_steps_per_iter=args.steps_per_iter, epochs=args.epochs,
-                        batch_size=args.batch_size, arch=args.arch)
-        results = {p: run_policy(p, Path(tmp), args.iterations, args.queries, args.seed, **training)
-                   for p in policies}
-    table = Table(title=f"relevant-query precision by iteration ({args.queries} queries/iteration, seed {args.seed})")
-    table.add_column("iteration")
-    for policy in policies:
-        table.add_column(policy)
-    for i in range(args.iterations):
-        table.add_row(str(i), *(f"{results[p].get(i, {}).get('relevant_query_precision', float('nan')):.2f}"
-                                for p in policies))
-    table.add_row("kNN top-1 (start)", *(f"{results[p][-1].get('knn_top1', float('nan')):.3f}" for p in policies))
-    table.add_row("kNN top-1 (last)", *(f"{results[p][args.iterations - 1].get('knn_top1', float('nan')):.3f}"
-                                        for p in policies))
-    Console().print(table)
-    last = {p: results[p][args.iterations - 1] for p in policies}
-    for p in policies:
-        # no-gp re-draws its best concepts; without descriptors a repeated query is not searched again
-        queries = sum(int(m.get("queries", 0)) for i, m in results[p].items() if i >= 0)
-        print(f"explore[{p}]: last-iteration precision {last[p].get('relevant_query_precision', 0):.3f}, "
-              f"kNN top-1 {last[p].get('knn_top1', float('nan')):.3f}, {queries} queries in all")
+        args.iterations, args.queries, args.seeds = 3, 12, "0"
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not args.summarise_only:
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            for policy in [p.strip() for p in args.policies.split(",") if p.strip()]:
+                config = make_config(args.target, "gp" if policy == "none" else policy, args, seed)
+                began = time.perf_counter()
+                with tempfile.TemporaryDirectory() as tmp:
+                    run = Path(tmp) / policy
+                    metrics = run_no_exploration(config, run) if policy == "none" else run_explorer(config, run)
+                row = {"target": args.target, "policy": policy, "seed": seed, "seconds": time.perf_counter() - began,
+                       "arch": args.arch, "init": args.init, "image_size": args.image_size,
+                       "steps_per_iter": args.steps_per_iter, "queries": args.queries,
+                       "metrics": {str(k): v for k, v in metrics.items()}}
+                with open(out, "a") as fh:
+                    fh.write(json.dumps(row) + "\n")
+                last = metrics.get(args.iterations - 1, {})
+                print(f"explore[{args.target} {policy} seed {seed}]: precision "
+                      f"{last.get('relevant_query_precision', float('nan')):.2f}, kNN start "
+                      f"{metrics[-1].get('knn_top1', float('nan')):.3f} last {last.get('knn_top1', float('nan')):.3f}, "
+                      f"{row['seconds']:.0f} s", flush=True)
+    rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    summarise(rows, args.target, args.iterations)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 ``init`` values understood by :func:`create_backbone`:
 
+- ``"auto"`` (the config's default): the ``imagenet`` start where an installed weights plugin offers one for the
+  architecture (EfficientNet-Lite0/1/2 offline), else random (see :mod:`ie.starts`);
+- a start name such as ``"imagenet"``: a weights plugin's weights, or for ``imagenet`` timm's hub when none offers it;
 - ``"random"``: random init (tests, from-scratch runs);
 - ``"pretrained"`` / ``"timm"`` / ``"timm:<tag>"``: timm's hub weights (default tag or e.g. ``timm:a1_in1k``), online only;
 - ``"checkpoint:<path>"`` or a bare path to an existing file: a local checkpoint in any of the formats of
@@ -21,6 +24,8 @@ from ie.api import IEError, WeightsUnavailableError
 if TYPE_CHECKING:  # pragma: no cover
     import torch
     from torch import nn
+
+    from ie.plugins import PluginManager
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +55,11 @@ class LoadReport:
         )
 
 
-def create_backbone(arch: str, init: str = "random", image_size: int | None = None) -> tuple[nn.Module, int]:
-    """A timm model without classifier (``num_classes=0``) and its feature dimension."""
+def create_backbone(arch: str, init: str = "random", image_size: int | None = None,
+                    manager: PluginManager | None = None) -> tuple[nn.Module, int]:
+    """A timm model without classifier (``num_classes=0``) and its feature dimension; ``manager`` holds the
+    weights plugins that named starts come from (default: the process-wide one). The model's ``ie_start``
+    attribute says what it was started from (``"random"`` for random init)."""
     import timm
 
     kwargs: dict[str, Any] = {"num_classes": 0}
@@ -60,8 +68,15 @@ def create_backbone(arch: str, init: str = "random", image_size: int | None = No
     if not timm.is_model(arch.split(".")[0]):
         raise IEError(f"unknown timm architecture {arch!r}; see timm.list_models()")
     random_init = init in ("random", "", None)
+    start = f"{init}"
     if random_init:
         model = timm.create_model(arch, pretrained=False, **kwargs)
+    elif ":" not in init and init not in ("pretrained", "timm") and not Path(init).expanduser().is_file():
+        from ie import starts
+
+        model, description = starts.resolve(lambda hub: timm.create_model(arch, pretrained=hub, **kwargs), arch,
+                                            init, manager)
+        random_init, start = description.startswith("random"), description
     elif init in ("pretrained", "timm") or init.startswith("timm:"):
         name = f"{arch}.{init.split(':', 1)[1]}" if init.startswith("timm:") else arch
         try:
@@ -84,6 +99,7 @@ def create_backbone(arch: str, init: str = "random", image_size: int | None = No
         log.info("init %s from %s: %s", arch, path, report)
     if random_init and image_size:
         _warn_if_final_map_is_one_pixel(model, arch, image_size)
+    model.ie_start = "random" if random_init else start
     # pooled output width: head_hidden_size where a head adds a layer after pooling (MobileNetV3, LCNet)
     return model, int(getattr(model, "head_hidden_size", None) or model.num_features)
 

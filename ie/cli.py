@@ -59,6 +59,14 @@ def plugins_command(as_json: bool = typer.Option(False, "--json", help="Print JS
             "status": info.status,
             "error": info.error,
         })
+    from ie.starts import list_starts
+
+    starts = [{"start": o.start, "arch": o.arch, "plugin": o.plugin, "installed": o.installed, "missing": o.missing}
+              for o in list_starts(manager)]
+    for row in rows:  # a weights plugin's row lists the starts it offers
+        offered = [s for s in starts if s["plugin"] in {p.split(":", 1)[1] for p in row["provides"]}]
+        if offered:
+            row["starts"] = offered
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -72,6 +80,15 @@ def plugins_command(as_json: bool = typer.Option(False, "--json", help="Print JS
         table.add_row(row["name"], row["kind"], provides, row["distribution"] or "", row["version"] or "",
                       status, style=style)
     console.print(table)
+    if starts:
+        start_table = Table(title="named starts (--init NAME)")
+        for column in ("start", "arch", "plugin", "status"):
+            start_table.add_column(column)
+        for start in starts:
+            start_table.add_row(start["start"], start["arch"], start["plugin"],
+                                "installed (offline)" if start["installed"] else f"missing: {start['missing']}",
+                                style="" if start["installed"] else "yellow")
+        console.print(start_table)
 
 
 @config_app.command("show")

@@ -48,8 +48,12 @@ class ExploreConfig:
     iterations: int = _f(5, "Iterations (paper: 20-50).")
     queries_per_iter: int = _f(24, "Concepts sampled per iteration (paper: 256).")
     images_per_query: int = _f(16, "Hits requested per query (paper: 100).")
-    arch: str = _f("resnet18", "timm backbone (paper: resnet50).")
-    init: str = _f("random", "Backbone init: random | timm:<tag> | a checkpoint file.")
+    arch: str = _f("efficientnet_lite0", "timm backbone (paper: resnet50); efficientnet_lite0/1/2 have ImageNet "
+                                         "weights offline.")
+    init: str = _f("auto", "Start: auto (imagenet where a weights plugin offers it offline, else random) | imagenet "
+                           "| random | timm[:tag] | checkpoint:PATH (e.g. the paper's MoCo-v3 file).")
+    finetune: str = _f("auto", "How SSL changes the backbone: auto (gentle from a pretrained start, else full) | "
+                               "gentle (backbone lr x0.1, batch-norm statistics kept) | full (the paper's recipe).")
     image_size: int = _f(64, "Training resolution (paper: 224).")
     batch_size: int = _f(32, "SSL batch size (paper: 224).")
     epochs: float = _f(1.0, "Epochs over the iteration's training mix (paper: 10).")

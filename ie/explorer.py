@@ -315,6 +315,30 @@ class Explorer:
         relevance = [r for r in (self._relevance(q["engine"], q["text"]) for q in queries) if r is not None]
         if relevance:
             out["relevant_query_precision"] = sum(1.0 for r in relevance if r >= 0.5) / len(relevance)
+        out.update(self._reward_quality(i))
+        return out
+
+    def _reward_quality(self, i: int) -> dict[str, float]:
+        """Where an engine knows which served images are relevant to the target (simweb, clipart): the share of
+        relevant new images, and the ROC AUC of the image reward at telling them from the others (0.5 = chance):
+        whether the rewards the policy learns from carry signal at all."""
+        judges = [j for j in (getattr(e, "image_relevance", None) for e in self.session.engines.values()) if callable(j)]
+        if not judges:
+            return {}
+        rewards = self.store.image_rewards(iteration=i)
+        labels, scores = [], []
+        for image in self.store.images(iteration=i):
+            truth = next((t for t in (j(image.source_url or "") for j in judges) if t is not None), None)
+            if truth is not None and image.sha256 in rewards:
+                labels.append(bool(truth))
+                scores.append(rewards[image.sha256])
+        if not labels:
+            return {}
+        out = {"relevant_image_share": sum(labels) / len(labels)}
+        if 0 < sum(labels) < len(labels):
+            from sklearn.metrics import roc_auc_score
+
+            out["reward_auc"] = float(roc_auc_score(labels, scores))
         return out
 
     def _relevance(self, engine: str, text: str) -> float | None:

@@ -52,6 +52,11 @@ def ie_register_targets(register: Register) -> None:
 
 
 @hookspec
+def ie_register_weights(register: Register) -> None:
+    """Register named starts (:class:`ie.api.WeightsProvider`): pretrained weights for timm backbones."""
+
+
+@hookspec
 def ie_register_executors(register: Register) -> None:
     """Register executors (:class:`ie.api.Executor`)."""
 

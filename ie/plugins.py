@@ -39,6 +39,7 @@ KINDS: dict[str, str] = {
     "ie_register_descriptors": "descriptors",
     "ie_register_embedders": "embedder",
     "ie_register_targets": "target",
+    "ie_register_weights": "weights",
     "ie_register_executors": "executor",
     "ie_register_observers": "observer",
 }

@@ -76,13 +76,18 @@ def write_report(run_dir: str | Path) -> Path:
     if _plot(out / "rewards.png", {"mean image reward": series("mean_image_reward"),
                                    "mean concept reward": series("mean_concept_reward")}, "rewards", "reward"):
         sections.append('<img src="rewards.png">')
+    start_knn = baseline.get("start", {}).get("knn_top1")
     if _plot(out / "accuracy.png", {"kNN top-1": series("knn_top1"),
-                                    "relevant-query precision": series("relevant_query_precision")},
+                                    **({"kNN top-1, start model": [(i, start_knn) for i, _ in series("knn_top1")]}
+                                       if start_knn is not None else {}),
+                                    "relevant-query precision": series("relevant_query_precision"),
+                                    "reward ROC AUC": series("reward_auc")},
              "target accuracy / precision", "fraction"):
         sections.append('<img src="accuracy.png">')
     accuracy = series("knn_top1")
     if accuracy:
-        rows = [["starting model", f"{baseline['start']['knn_top1']:.3f}" if "start" in baseline else "-"],
+        start_name = f"starting model ({config.get('arch')}, init {config.get('init', 'random')})"
+        rows = [[start_name, f"{baseline['start']['knn_top1']:.3f}" if "start" in baseline else "-"],
                 ["ours (last iteration)", f"{accuracy[-1][1]:.3f}"]]
         rows += [[f"CLIP oracle ({k})", f"{v:.3f}"] for k, v in baseline.get("clip", {}).items()]
         sections.append("<h2>ours vs starting model vs CLIP oracle (kNN top-1)</h2>" + _table(["model", "accuracy"], rows))

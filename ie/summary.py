@@ -23,7 +23,11 @@ def print_iteration_summary(console: Console, store: RunStore, iteration: int, m
     table.add_row("mean image reward", f"{metrics.get('mean_image_reward', 0):.3f}")
     if "relevant_query_precision" in metrics:
         table.add_row("relevant-query precision", f"{metrics['relevant_query_precision']:.2f}")
+    if "reward_auc" in metrics:
+        table.add_row("reward ROC AUC (relevant vs other images)", f"{metrics['reward_auc']:.2f}")
     if "knn_top1" in metrics:
-        table.add_row("target kNN accuracy", f"{metrics['knn_top1']:.3f}")
+        start = store.get_state("baseline", {}).get("start", {}).get("knn_top1")
+        table.add_row("target kNN accuracy", f"{metrics['knn_top1']:.3f}"
+                      + (f" (start model {start:.3f})" if start is not None else ""))
     table.add_row("top concepts", ", ".join(f"{name} ({value:.2f})" for name, value in top_concepts(store, iteration)))
     console.print(table)

@@ -53,6 +53,7 @@ from ie.api.types import (
     SearchPage,
     TargetData,
 )
+from ie.api.weights import WeightsProvider, load_state_by_order
 
 PROJECT_NAME = "ie"
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
@@ -70,6 +71,6 @@ __all__ = [
     "MalformedResponseError", "MissingCredentialsError", "Outcome", "PROJECT_NAME", "PluginError", "Query",
     "QuotaExceededError", "RateLimitedError", "RateLimiter", "Register", "RewardFunction", "RunEvent", "RunObserver",
     "SSLMethod", "SSLModel", "SearchEngine", "SearchPage", "TargetData", "TargetDataset", "TextEmbedder",
-    "TokenBucket", "UnknownPluginError", "Vocabulary", "WeightsUnavailableError", "get_secret", "hookimpl",
-    "require_secrets",
+    "TokenBucket", "UnknownPluginError", "Vocabulary", "WeightsProvider", "WeightsUnavailableError", "get_secret",
+    "hookimpl", "load_state_by_order", "require_secrets",
 ]

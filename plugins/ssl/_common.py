@@ -24,14 +24,38 @@ class TwoViews:
         return self.view_a(image), self.view_b(image)
 
 
-def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+def parameter_groups(model: torch.nn.Module, weight_decay: float, lr: float,
+                     backbone_lr_scale: float = 1.0) -> list[dict[str, Any]]:
     """Weight decay on weights only; biases and norm parameters (ndim == 1) get none. With lightly's LARS,
-    wd == 0 also excludes them from layer-wise adaptation, as the MoCo-v3 / BYOL recipes do."""
-    decay, no_decay = [], []
-    for param in model.parameters():
+    wd == 0 also excludes them from layer-wise adaptation, as the MoCo-v3 / BYOL recipes do.
+
+    ``backbone_lr_scale`` multiplies the learning rate of the backbone (``backbone.*``) against the heads: a
+    pretrained backbone under freshly initialised heads keeps what it knows with a small scale (0 freezes it)."""
+    groups: dict[tuple[bool, bool], list[Any]] = {}
+    for name, param in model.named_parameters():
         if param.requires_grad:
-            (no_decay if param.ndim <= 1 else decay).append(param)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+            groups.setdefault((name.startswith("backbone."), param.ndim <= 1), []).append(param)
+    out = []
+    for (in_backbone, no_decay), params in sorted(groups.items()):
+        scale = backbone_lr_scale if in_backbone else 1.0
+        if scale == 0:
+            for param in params:
+                param.requires_grad_(False)
+            continue
+        out.append({"params": params, "weight_decay": 0.0 if no_decay else weight_decay, "lr": lr * scale})
+    return out
+
+
+def keep_batch_norm_stats(module: torch.nn.Module) -> None:
+    """Put every batch-norm layer of ``module`` in eval mode: its running statistics stay as they are.
+
+    A pretrained backbone's statistics come from ImageNet-sized batches of un-augmented images; re-estimating them
+    from small batches of heavily augmented crops moves every feature the kNN reward and evaluation read."""
+    import torch
+
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm):
+            layer.eval()
 
 
 def build_optimizer(
@@ -44,7 +68,7 @@ def build_optimizer(
 
     opts = {**defaults, **options}
     lr = float(opts["base_lr"]) * batch_size / 256
-    groups = parameter_groups(model, float(opts["weight_decay"]))
+    groups = parameter_groups(model, float(opts["weight_decay"]), lr, float(opts.get("backbone_lr_scale", 1.0)))
     name = str(opts["optimizer"]).lower()
     if name == "lars":
         optimizer: torch.optim.Optimizer = LARS(groups, lr=lr, momentum=float(opts["momentum_sgd"]))

@@ -87,6 +87,16 @@ def _build_model(backbone: torch.nn.Module, feature_dim: int, opts: Mapping[str,
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.backbone(x)
 
+        def train(self, mode: bool = True) -> torch.nn.Module:
+            super().train(mode)
+            if mode and opts.get("freeze_bn_stats", False):
+                from ie_plugins.ssl._common import keep_batch_norm_stats
+
+                keep_batch_norm_stats(self.backbone)
+                if hasattr(self, "momentum_backbone"):
+                    keep_batch_norm_stats(self.momentum_backbone)
+            return self
+
         def training_step(self, view_a: torch.Tensor, view_b: torch.Tensor, step: int, total_steps: int) -> torch.Tensor:
             q_a = self.prediction_head(self.projection_head(self.backbone(view_a)))
             q_b = self.prediction_head(self.projection_head(self.backbone(view_b)))
