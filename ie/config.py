@@ -67,6 +67,7 @@ class ExploreConfig:
     seed: int = _f(0, "Seed of every random choice of the run.")
     device: str = _f("auto", "auto | cpu | cuda | cuda:N")
     evaluate: bool = _f(True, "kNN accuracy on the target after each iteration when it has labels.")
+    linear_probe: bool = _f(True, "Also a linear probe (logistic regression on frozen features) after each iteration.")
     max_hours: float = _f(0.0, "Stop after this many hours (0 = no limit).")
     max_images: int = _f(0, "Stop after this many kept images (0 = no limit).")
     min_free_gb: float = _f(1.0, "Stop cleanly (then `ie resume`) before a stage when the run's disk has less free "

@@ -98,8 +98,8 @@ class ModelState:
     def evaluate(self, iteration: int) -> dict[str, float]:
         from ie.evaluate import evaluate_featurizer
 
-        result = evaluate_featurizer(self.featurizer(), self.target, linear=False)
-        return {"knn_top1": result["knn_top1"]}
+        result = evaluate_featurizer(self.featurizer(), self.target, linear=self.config.linear_probe)
+        return {k: result[k] for k in ("knn_top1", "linear_top1") if k in result}
 
     def export_backbone(self, path: Path) -> Path:
         """The trained backbone as a timm-loadable state dict."""

@@ -80,6 +80,7 @@ def write_report(run_dir: str | Path) -> Path:
     if _plot(out / "accuracy.png", {"kNN top-1": series("knn_top1"),
                                     **({"kNN top-1, start model": [(i, start_knn) for i, _ in series("knn_top1")]}
                                        if start_knn is not None else {}),
+                                    "linear probe top-1": series("linear_top1"),
                                     "relevant-query precision": series("relevant_query_precision"),
                                     "reward ROC AUC": series("reward_auc")},
              "target accuracy / precision", "fraction"):

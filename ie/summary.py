@@ -29,5 +29,9 @@ def print_iteration_summary(console: Console, store: RunStore, iteration: int, m
         start = store.get_state("baseline", {}).get("start", {}).get("knn_top1")
         table.add_row("target kNN accuracy", f"{metrics['knn_top1']:.3f}"
                       + (f" (start model {start:.3f})" if start is not None else ""))
+    if "linear_top1" in metrics:
+        start = store.get_state("baseline", {}).get("start", {}).get("linear_top1")
+        table.add_row("target linear-probe accuracy", f"{metrics['linear_top1']:.3f}"
+                      + (f" (start model {start:.3f})" if start is not None else ""))
     table.add_row("top concepts", ", ".join(f"{name} ({value:.2f})" for name, value in top_concepts(store, iteration)))
     console.print(table)

@@ -12,7 +12,7 @@ def tiny_simweb_config(**overrides: Any) -> ExploreConfig:
     base: dict[str, Any] = dict(target="simweb", engines=["simweb"], vocab="simweb", embedder="hashing",
                                 ssl="mocov3", reward="knn", iterations=2, queries_per_iter=8, images_per_query=12,
                                 arch="resnet18", image_size=32, batch_size=16, max_steps_per_iter=3, resize=48,
-                                seed=0, device="cpu")
+                                seed=0, device="cpu", linear_probe=False)
     base.update(overrides)
     return ExploreConfig(**base)
 

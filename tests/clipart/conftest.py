@@ -1,0 +1,54 @@
+"""The openclipart-png data for the clipart tests, materialised once per session into a temp cache.
+
+The data is required, never skipped: ``make setup`` fetches it (scripts/fetch_openclipart.sh). On a development
+machine without it, the copy extracted under /tmp/debs is used through IE_OPENCLIPART_DIR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ie.api import IEError
+from ie_plugins.clipart import data
+
+DEV_COPY = Path("/tmp/debs/oc/usr/share/openclipart/png")
+
+
+@pytest.fixture(autouse=True)
+def _no_active_preset() -> Iterator[None]:
+    """Each test starts without the preset a loaded clipart target leaves for the engine."""
+    data.clear_active_preset()
+    yield
+    data.clear_active_preset()
+
+
+@pytest.fixture(scope="session")
+def clipart_root() -> Iterator[Path]:
+    """The png folder the plugin finds by itself, else the development copy (through IE_OPENCLIPART_DIR)."""
+    missing = ""
+    with pytest.MonkeyPatch.context() as patch:
+        try:
+            root = data.find_root()
+        except IEError as error:
+            missing = str(error)
+            patch.setenv("IE_OPENCLIPART_DIR", str(DEV_COPY))
+        if missing and not DEV_COPY.is_dir():
+            pytest.fail(f"the clipart tests need openclipart-png: {missing}", pytrace=False)
+        yield root if not missing else data.find_root()
+
+
+@pytest.fixture(scope="session")
+def clipart_files(clipart_root: Path) -> dict[str, str]:
+    return data.list_pngs(clipart_root)
+
+
+@pytest.fixture(scope="session")
+def clipart_cache(clipart_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache dir holding both presets, materialised once (about a minute on two busy cores)."""
+    cache = tmp_path_factory.mktemp("clipart-cache")
+    for preset in data.PRESETS:
+        data.prepare(preset, cache_dir=cache)
+    return cache
