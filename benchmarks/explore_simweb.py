@@ -41,6 +41,8 @@ POLICIES = ["gp", "random", "no-gp", "none"]
 def make_config(target: str, policy: str, args: argparse.Namespace, seed: int) -> Any:
     training = dict(device=args.device, max_steps_per_iter=args.steps_per_iter, batch_size=args.batch_size,
                     arch=args.arch, init=args.init, image_size=args.image_size)
+    if args.embedder:
+        training["embedder"] = args.embedder
     maker = clipart_comparison_config if target == "clipart" else policy_comparison_config
     return maker(policy, args.iterations, args.queries, seed, **training)
 
@@ -131,6 +133,8 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--arch", default="efficientnet_lite0")
     parser.add_argument("--init", default="auto")
+    parser.add_argument("--embedder", default="", help="text embedder (default: the target's setting: hashing for "
+                                                         "simweb, minilm for clipart)")
     parser.add_argument("--out", default="bench-out/explore.jsonl", help="JSON lines, appended")
     parser.add_argument("--summarise-only", action="store_true", help="print the table of --out and stop")
     args = parser.parse_args()
@@ -149,6 +153,7 @@ def main() -> None:
                 row = {"target": args.target, "policy": policy, "seed": seed, "seconds": time.perf_counter() - began,
                        "arch": args.arch, "init": args.init, "image_size": args.image_size,
                        "steps_per_iter": args.steps_per_iter, "queries": args.queries,
+                       "embedder": config.embedder,
                        "metrics": {str(k): v for k, v in metrics.items()}}
                 with open(out, "a") as fh:
                     fh.write(json.dumps(row) + "\n")

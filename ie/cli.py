@@ -141,6 +141,19 @@ def _load_plugin_commands() -> None:
 _load_command_modules()
 
 
+def _is_click_exception(err: BaseException) -> bool:
+    """A usage error of click or of the click copy typer bundles (either may raise, depending on the version)."""
+    import click
+
+    if isinstance(err, click.ClickException):
+        return True
+    try:
+        from typer._click.exceptions import ClickException as BundledClickException
+    except ImportError:  # a typer without a bundled click
+        return False
+    return isinstance(err, BundledClickException)
+
+
 def main() -> None:
     """Console-script entry point: user errors print one clear line and exit 2, without a traceback."""
     import warnings
@@ -164,11 +177,9 @@ def main() -> None:
         sys.exit(exit_.exit_code)
     except typer.Abort:
         sys.exit(1)
-    except Exception as err:  # click usage errors
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
+    except Exception as err:  # usage errors: typer 0.2x raises those of the click copy it bundles (typer._click)
+        if _is_click_exception(err):
+            err.show()  # type: ignore[attr-defined]
+            sys.exit(err.exit_code)  # type: ignore[attr-defined]
         raise
     sys.exit(code if isinstance(code, int) else 0)

@@ -57,6 +57,13 @@ def _concept_grid(store: RunStore, report_dir: Path, limit: int = 8, per_concept
     return "".join(parts)
 
 
+def _number(value: float | None) -> str:
+    """Counts (whole numbers: queries, images kept) as integers, rates and rewards with 3 decimals."""
+    if value is None or value != value:
+        return "-"
+    return f"{int(value)}" if float(value).is_integer() and abs(value) >= 1 else f"{value:.3f}"
+
+
 def write_report(run_dir: str | Path) -> Path:
     """Write ``run_dir/report/index.html`` (+ PNG plots) and return its path."""
     store = RunStore.open(run_dir)
@@ -94,7 +101,7 @@ def write_report(run_dir: str | Path) -> Path:
         sections.append("<h2>ours vs starting model vs CLIP oracle (kNN top-1)</h2>" + _table(["model", "accuracy"], rows))
     sections.append("<h2>metrics by iteration</h2>")
     keys = sorted({k for m in metrics.values() for k in m})
-    sections.append(_table(["iteration", *keys], [[i, *(f"{m.get(k, float('nan')):.3f}" for k in keys)]
+    sections.append(_table(["iteration", *keys], [[i, *(_number(m.get(k)) for k in keys)]
                                                   for i, m in sorted(metrics.items())]))
     counts = store.outcome_counts()
     sections.append("<h2>download outcomes</h2>" + _table(["outcome", "urls"], sorted(counts.items())))

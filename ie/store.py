@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ie.api import Concept, DownloadOutcome, Hit, ImageRecord, Outcome
+from ie.api import Concept, DownloadOutcome, Hit, IEError, ImageRecord, Outcome
 from ie.store_schema import MIGRATIONS, SCHEMA_VERSION
 
 DB_NAME = "ie.sqlite"
@@ -66,7 +66,14 @@ class RunStore:
     @classmethod
     def open(cls, run_dir: str | Path, *, reconcile: bool = True) -> RunStore:
         run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
+        if run_dir.exists() and not run_dir.is_dir():
+            raise IEError(f"{run_dir} is a file, not a run directory: pass another --run (a folder)")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise IEError(f"cannot create the run directory {run_dir}: {err.strerror}") from None
+        if not os.access(run_dir, os.W_OK):
+            raise IEError(f"the run directory {run_dir} is not writable: pass another --run or fix its permissions")
         conn = sqlite3.connect(run_dir / DB_NAME, timeout=60, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
