@@ -31,6 +31,7 @@ def _demo_metrics(tmp_path, policy: str) -> tuple[dict[int, dict[str, float]], d
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # two demo runs: ~2 x 3 min on 2 idle cores
 def test_demo_keeps_what_it_finds_and_beats_random(tmp_path):
     ours, start = _demo_metrics(tmp_path, "gp")
     random_, _ = _demo_metrics(tmp_path, "random")

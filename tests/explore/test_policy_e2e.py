@@ -24,6 +24,7 @@ def _metrics(tmp_path, policy: str) -> dict[int, dict[str, float]]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_gp_policy_finds_relevant_concepts_faster_than_random(tmp_path):
     ours, random_ = _metrics(tmp_path, "gp"), _metrics(tmp_path, "random")
     precision = {name: [m[i]["relevant_query_precision"] for i in range(ITERATIONS)]
