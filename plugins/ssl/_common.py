@@ -46,6 +46,15 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float, lr: float,
     return out
 
 
+def apply_train_mode(model: torch.nn.Module, opts: Mapping[str, Any], mode: bool) -> None:
+    """After ``model.train(mode)``: with option ``freeze_bn_stats``, the backbone's (and a momentum backbone's)
+    batch-norm layers go back to eval mode, so training does not re-estimate their statistics."""
+    if mode and opts.get("freeze_bn_stats", False):
+        for name in ("backbone", "momentum_backbone"):
+            if hasattr(model, name):
+                keep_batch_norm_stats(getattr(model, name))
+
+
 def keep_batch_norm_stats(module: torch.nn.Module) -> None:
     """Put every batch-norm layer of ``module`` in eval mode: its running statistics stay as they are.
 

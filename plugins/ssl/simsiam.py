@@ -49,13 +49,10 @@ def _build_model(backbone: torch.nn.Module, feature_dim: int, opts: Mapping[str,
             return self.backbone(x)
 
         def train(self, mode: bool = True) -> torch.nn.Module:
-            super().train(mode)
-            if mode and opts.get("freeze_bn_stats", False):
-                from ie_plugins.ssl._common import keep_batch_norm_stats
+            from ie_plugins.ssl._common import apply_train_mode
 
-                keep_batch_norm_stats(self.backbone)
-                if hasattr(self, "momentum_backbone"):
-                    keep_batch_norm_stats(self.momentum_backbone)
+            super().train(mode)
+            apply_train_mode(self, opts, mode)
             return self
 
         def training_step(self, view_a: torch.Tensor, view_b: torch.Tensor, step: int, total_steps: int) -> torch.Tensor:

@@ -130,3 +130,34 @@ def test_dataloader_workers_do_not_change_the_run(tmp_path: Path, noise_images: 
     serial = _trainer(make("simsiam"), tmp_path / "w0", num_workers=0).fit(noise_images, 2)
     parallel = _trainer(make("simsiam"), tmp_path / "w2", num_workers=2).fit(noise_images, 2)
     assert parallel.losses == serial.losses  # augmentation is seeded per sample, not per worker
+
+
+@pytest.mark.parametrize("name", ["mocov3", "simsiam"])
+def test_gentle_finetune_options_keep_bn_statistics_and_scale_the_backbone_lr(name):
+    import torch
+
+    from ie.plugins import get_plugin_manager
+
+    method = get_plugin_manager().create("ssl", name, {"freeze_bn_stats": True, "backbone_lr_scale": 0.1})
+    backbone, dim = create_backbone("resnet10t")
+    model = method.build_model(backbone, dim)
+    optimizer, _ = method.configure_optimizer(model, 8, 10)
+    backbone_ids = {id(p) for p in model.backbone.parameters()}
+    lrs = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    head_lr = max(lrs.values())
+    backbone_lrs = [lr for pid, lr in lrs.items() if pid in backbone_ids]
+    assert backbone_lrs and all(lr == pytest.approx(head_lr * 0.1) for lr in backbone_lrs)
+    before = {k: v.clone() for k, v in model.backbone.state_dict().items() if "running_" in k}
+    model.train()
+    x = torch.randn(8, 3, 32, 32)
+    loss = model.training_step(x, x.flip(3), 0, 10)
+    loss.backward()
+    optimizer.step()
+    after = model.backbone.state_dict()
+    assert before and all(torch.equal(v, after[k]) for k, v in before.items())  # statistics kept
+    # without the option the same step re-estimates them (the test can fail)
+    plain = get_plugin_manager().create("ssl", name, {}).build_model(*create_backbone("resnet10t"))
+    plain.train()
+    start = {k: v.clone() for k, v in plain.backbone.state_dict().items() if "running_mean" in k}
+    plain.training_step(x, x.flip(3), 0, 10)
+    assert any(not torch.equal(v, plain.backbone.state_dict()[k]) for k, v in start.items())
