@@ -68,7 +68,7 @@ def create_backbone(arch: str, init: str = "random", image_size: int | None = No
     if not timm.is_model(arch.split(".")[0]):
         raise IEError(f"unknown timm architecture {arch!r}; see timm.list_models()")
     random_init = init in ("random", "", None)
-    start = f"{init}"
+    start = init
     if random_init:
         model = timm.create_model(arch, pretrained=False, **kwargs)
     elif ":" not in init and init not in ("pretrained", "timm") and not Path(init).expanduser().is_file():

@@ -52,10 +52,11 @@ class TrainResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-# How a pretrained backbone is fine-tuned (``finetune = "gentle"``, the default from a pretrained start): measured
-# on the clipart animals target (efficientnet_lite0 from ImageNet, MoCo-v3, batch 32, 5 x 20 steps; see
-# docs/learning.md): the paper's recipe (LARS lr 0.1 on every layer, BN statistics re-estimated on augmented crops)
-# lowers target kNN at once; a 10x smaller backbone learning rate with the BN statistics kept holds it.
+# How a pretrained backbone is fine-tuned (``finetune = "gentle"``, the default from a pretrained start or checkpoint).
+# benchmarks/finetune_start.py (clipart animals, efficientnet_lite0 from ImageNet, MoCo-v3, batch 32, iterations of 20
+# steps; figures in benchmarks/RESULTS.md): at CPU budgets neither recipe improves the start beyond noise, and the
+# paper's (LARS lr 0.1 on every layer, BN statistics re-estimated from small batches of augmented crops) once cost
+# 0.065 kNN in 60 steps; a 10x smaller backbone learning rate with the BN statistics kept never lost more than noise.
 GENTLE_FINETUNE: dict[str, Any] = {"backbone_lr_scale": 0.1, "freeze_bn_stats": True}
 FINETUNE_MODES = ("auto", "gentle", "full")
 
