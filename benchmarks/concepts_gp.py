@@ -25,7 +25,7 @@ import numpy as np
 
 def load_embeddings(embedder_name: str) -> tuple[list, np.ndarray]:
     from ie.concepts import embed_vocabulary
-    from ie.plugins import get_plugin_manager
+    from ie.host.manager import get_plugin_manager
 
     manager = get_plugin_manager()
     vocab = manager.create("vocabulary", "wordnet", {})

@@ -31,7 +31,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ie.explorer import Explorer  # noqa: E402
+from ie.loop.driver import Explorer  # noqa: E402
 from ie.store import RunStore  # noqa: E402
 from ie.testing.configs import clipart_comparison_config, policy_comparison_config  # noqa: E402
 
@@ -59,14 +59,14 @@ def run_explorer(config: Any, run: Path) -> dict[int, dict[str, float]]:
 
 def run_no_exploration(config: Any, root: Path) -> dict[int, dict[str, float]]:
     """The same SSL steps per iteration on the target's train split alone: what exploration has to beat."""
-    from ie.evaluate import evaluate_featurizer
-    from ie.features import ModelFeaturizer
-    from ie.plugins import get_plugin_manager
-    from ie.session import Session
+    from ie.learning.evaluate import evaluate_featurizer
+    from ie.learning.features import ModelFeaturizer
+    from ie.host.manager import get_plugin_manager
+    from ie.loop.context import Session
 
     session = Session.build(config, root, get_plugin_manager())
     target = session.load_target()
-    from ie.train import Trainer
+    from ie.learning.train import Trainer
 
     trainer = Trainer(session.create("ssl", config.ssl), config.arch, image_size=config.image_size,
                       batch_size=config.batch_size, checkpoint_dir=root / "ckpt", device=config.device,

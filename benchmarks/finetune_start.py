@@ -59,10 +59,10 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ie.evaluate import evaluate_featurizer
-    from ie.features import ModelFeaturizer
-    from ie.plugins import get_plugin_manager
-    from ie.train import Trainer
+    from ie.learning.evaluate import evaluate_featurizer
+    from ie.learning.features import ModelFeaturizer
+    from ie.host.manager import get_plugin_manager
+    from ie.learning.train import Trainer
 
     pm = get_plugin_manager()
     target = pm.create("target", "clipart", {"name": "clipart:animals"}).load()

@@ -52,7 +52,7 @@ def render_pool(world: Any, folder: Path, concepts: list, per_concept: int, seed
 
 
 def simweb_pools(root: Path, seed: int, args: argparse.Namespace) -> tuple[Any, dict[str, list[Path]]]:
-    from ie.plugins import get_plugin_manager
+    from ie.host.manager import get_plugin_manager
     from ie_plugins.simweb.world import get_world
 
     world = get_world({"seed": seed, "target": "blue-striped"})
@@ -67,7 +67,7 @@ def simweb_pools(root: Path, seed: int, args: argparse.Namespace) -> tuple[Any, 
 
 
 def clipart_pools(root: Path, seed: int, args: argparse.Namespace) -> tuple[Any, dict[str, list[Path]]]:
-    from ie.plugins import get_plugin_manager
+    from ie.host.manager import get_plugin_manager
 
     manager = get_plugin_manager()
     target = manager.create("target", "clipart", {"name": "clipart:animals"}).load()
@@ -105,10 +105,10 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ie.evaluate import evaluate_featurizer
-    from ie.features import ModelFeaturizer
-    from ie.plugins import get_plugin_manager
-    from ie.train import Trainer, resolve_device
+    from ie.learning.evaluate import evaluate_featurizer
+    from ie.learning.features import ModelFeaturizer
+    from ie.host.manager import get_plugin_manager
+    from ie.learning.train import Trainer, resolve_device
 
     device = resolve_device(args.device)
     pm = get_plugin_manager()

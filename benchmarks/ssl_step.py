@@ -38,7 +38,7 @@ def method(args: argparse.Namespace):
 
 
 def ours(paths: list[Path], args: argparse.Namespace, out: Path) -> float:
-    from ie.train import Trainer
+    from ie.learning.train import Trainer
 
     trainer = Trainer(method(args), args.arch, image_size=args.image_size, batch_size=args.batch_size,
                       checkpoint_dir=out, device=args.device, num_workers=args.workers)

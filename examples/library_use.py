@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from ie.config import ExploreConfig
-from ie.explorer import Explorer
+from ie.loop.driver import Explorer
 from ie.store import RunStore
 
 

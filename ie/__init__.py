@@ -2,7 +2,7 @@
 
 Library use::
 
-    from ie.explorer import Explorer
+    from ie.loop.driver import Explorer
     from ie.config import ExploreConfig
     Explorer(ExploreConfig(iterations=2), run_dir="runs/demo").run()
 """

@@ -38,7 +38,7 @@ def walk_commands() -> Iterator[tuple[list[str], Any, Any]]:
     """(path, click command, click context) for ``ie`` and every sub-command, depth first, sorted."""
     import typer
 
-    from ie.cli import app
+    from ie.cli.app import app
 
     root = typer.main.get_command(app)
 
@@ -179,7 +179,7 @@ def builtin_modules() -> dict[str, str]:
 
 def plugin_reference(kind: str) -> str:
     """The built-in plugins of one kind: a summary table, then each plugin module's docstring."""
-    from ie.plugins import PluginManager
+    from ie.host.manager import PluginManager
 
     manager = PluginManager()
     modules = builtin_modules()
@@ -213,8 +213,8 @@ TABLE_HELP = {
 
 
 def store_schema() -> str:
-    """Every table of the run store, built by applying ie.store_schema.MIGRATIONS to an in-memory database."""
-    from ie.store_schema import MIGRATIONS, SCHEMA_VERSION
+    """Every table of the run store, built by applying ie.store.schema.MIGRATIONS to an in-memory database."""
+    from ie.store.schema import MIGRATIONS, SCHEMA_VERSION
 
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -236,7 +236,7 @@ def store_schema() -> str:
 
 # paper numbers, benchmarks --------------------------------------------------------------------
 def paper_table() -> str:
-    from ie.commands.reproduce import DATASETS, PAPER_ROWS
+    from ie.cli.commands.reproduce import DATASETS, PAPER_ROWS
 
     head = "| linear probe, top-1 % | " + " | ".join(d.title for d in DATASETS.values()) + " |"
     rows = [head, "|---" * (len(DATASETS) + 1) + "|"]

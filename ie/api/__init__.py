@@ -1,7 +1,7 @@
 """The public plugin API of internet-explorer: everything a plugin may import from ``ie``.
 
 A plugin is a module with functions marked ``@hookimpl`` whose names are the hook specs in
-``ie.hookspecs``. Register-style hooks receive a ``register(name, factory, help="")`` callable; the
+``ie.host.hookspecs``. Register-style hooks receive a ``register(name, factory, help="")`` callable; the
 factory takes the plugin's options mapping and returns an instance of the matching base class. Import
 heavy libraries inside the factory, so ``ie --help`` and ``ie plugins`` stay fast::
 

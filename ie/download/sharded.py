@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ie.download.options import DownloadOptions
 from ie.download.pipeline import DownloadResult
-from ie.tasks import download_shard
+from ie.loop.tasks import download_shard
 
 if TYPE_CHECKING:
     from ie.api import Executor

@@ -76,7 +76,7 @@ class EngineContract:
     @pytest.fixture
     def engine_manager(self) -> Any:
         """The plugin manager the engine is created through."""
-        from ie.plugins import PluginManager, get_plugin_manager
+        from ie.host.manager import PluginManager, get_plugin_manager
 
         if self.plugin_module is None:
             return get_plugin_manager()

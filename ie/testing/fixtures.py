@@ -29,10 +29,10 @@ def ie_run_store(tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def ie_plugin_manager(monkeypatch: pytest.MonkeyPatch) -> Any:
-    import ie.plugins
+    import ie.host.manager
 
-    manager = ie.plugins.PluginManager()
-    monkeypatch.setattr(ie.plugins, "_default", manager)
+    manager = ie.host.manager.PluginManager()
+    monkeypatch.setattr(ie.host.manager, "_default", manager)
     return manager
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ie.plugins import PluginManager
+from ie.host.manager import PluginManager
 from ie_plugins.clipart import plugin
 from ie_plugins.clipart.engine import ClipartEngine
 from ie_plugins.clipart.target import ClipartTarget

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from ie.cli import app
+from ie.cli.app import app
 
 runner = CliRunner()
 
@@ -29,7 +29,7 @@ def test_vocab_show_and_list(tmp_path):
 
 def test_concepts_explain_reads_the_brain_state_from_the_run_store(tmp_path):
     from ie.concepts import ConceptBrain, embed_vocabulary
-    from ie.plugins import get_plugin_manager
+    from ie.host.manager import get_plugin_manager
     from ie.store import RunStore
 
     f = tmp_path / "animals.txt"

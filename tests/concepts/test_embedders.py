@@ -9,7 +9,7 @@ import pytest
 
 from ie.api import Concept, TextEmbedder, Vocabulary, WeightsUnavailableError
 from ie.concepts import cache_path, embed_vocabulary
-from ie.plugins import get_plugin_manager
+from ie.host.manager import get_plugin_manager
 
 
 def test_hashing_embedder_is_deterministic_normalised_and_similarity_aware():

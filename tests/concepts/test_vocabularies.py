@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ie.api import Concept, PluginError, WeightsUnavailableError
-from ie.plugins import get_plugin_manager
+from ie.host.manager import get_plugin_manager
 
 
 def test_wordnet_has_the_papers_146347_concepts():

@@ -19,7 +19,7 @@ def test_import_linter_contracts_hold():
 
 
 def test_cli_help_does_not_import_heavy_libraries():
-    code = "import sys, ie.cli; print(sorted(m for m in ('torch', 'timm', 'lightly', 'open_clip') if m in sys.modules))"
+    code = "import sys, ie.cli.app; print(sorted(m for m in ('torch', 'timm', 'lightly', 'open_clip') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ie.api import IEError
-from ie.cli import app
+from ie.cli.app import app
 from ie.config import ExploreConfig, load_config
 
 runner = CliRunner()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ie.api import DuplicatePluginError, Hit, SearchEngine, SearchPage, UnknownPluginError, hookimpl
-from ie.plugins import PluginManager
+from ie.host.manager import PluginManager
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -129,7 +129,7 @@ def test_third_party_example_installs_and_works(tmp_path):
                             env=env, timeout=120)
     rows = {row["name"]: row for row in json.loads(listed.stdout)}
     assert rows["hello"]["status"] == "ok" and rows["hello"]["distribution"] == "ie-hello-engine"
-    code = ("from ie.plugins import get_plugin_manager as g; e = g().create('engine', 'hello', {}); "
+    code = ("from ie.host.manager import get_plugin_manager as g; e = g().create('engine', 'hello', {}); "
             "print(len(e.search('red panda', 23)))")
     called = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert called.stdout.strip() == "23", called.stderr

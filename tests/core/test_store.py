@@ -12,7 +12,7 @@ import pytest
 
 from ie.api import DownloadOutcome, Hit, Outcome
 from ie.store import RunStore
-from ie.store_schema import SCHEMA_VERSION
+from ie.store.schema import SCHEMA_VERSION
 
 
 def test_schema_versioned_and_wal(tmp_path):

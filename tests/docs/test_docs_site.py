@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from ie.config import ExploreConfig
-from ie.store_schema import MIGRATIONS
+from ie.store.schema import MIGRATIONS
 
 REPO = Path(__file__).resolve().parents[2]
 

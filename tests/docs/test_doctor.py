@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from typer.testing import CliRunner
 
-from ie.cli import app
-from ie.commands import doctor
-from ie.commands.doctor import check_reachability
+from ie.cli.app import app
+from ie.cli.commands import doctor
+from ie.cli.commands.doctor import check_reachability
 
 runner = CliRunner()
 SECRET_VALUE = "do-not-print-me-4711"

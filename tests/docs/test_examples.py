@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ie.plugins import PluginManager
+from ie.host.manager import PluginManager
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ie.api import IEError
-from ie.cli import app
-from ie.commands.reproduce import DATASETS, estimate
+from ie.cli.app import app
+from ie.cli.commands.reproduce import DATASETS, estimate
 from ie.config import load_config
 from ie.store import RunStore
 

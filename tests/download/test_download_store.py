@@ -83,7 +83,7 @@ def test_cli_download(tmp_path, server: LoopbackServer) -> None:  # noqa: ANN001
     import typer
     from typer.testing import CliRunner
 
-    from ie.commands.download import register
+    from ie.cli.commands.download import register
 
     app = typer.Typer()
     register(app)

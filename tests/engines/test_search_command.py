@@ -8,13 +8,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from ie.commands.search import parse_options, register
+from ie.cli.commands.search import parse_options, register
 
 
 @pytest.fixture
 def app():
     try:
-        from ie.cli import app as ie_app
+        from ie.cli.app import app as ie_app
     except ImportError:  # the CLI module is being written: test the command on its own app
         ie_app = typer.Typer()
         register(ie_app)

@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from ie.config import ExploreConfig
-from ie.explorer import Explorer
+from ie.loop.driver import Explorer
 from ie.store import RunStore
 
 SEED = 0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ie.explorer import STAGES, Explorer
+from ie.loop.driver import STAGES, Explorer
 from ie.store import RunStore
 
 from ie.testing.configs import tiny_simweb_config as small_config
@@ -74,7 +74,7 @@ def test_backbone_loads_in_timm(run_dir):
 
 @pytest.mark.parametrize("fmt", ["imagefolder", "webdataset", "parquet"])
 def test_export_formats(tmp_path, run_dir, fmt):
-    from ie.export import export_run
+    from ie.outputs.export import export_run
 
     if not RunStore.exists(run_dir):
         Explorer(small_config(iterations=1), run_dir, progress=False).run()
@@ -98,11 +98,11 @@ def test_a_full_disk_stops_cleanly_and_resumes(run_dir, monkeypatch):
     """Low free space stops before the next stage; ENOSPC inside a stage stops without marking it; resume finishes."""
     import errno
 
-    import ie.explorer
-    from ie.explorer import StopRequested
-    from ie.loop_model import ModelState
+    import ie.loop.driver
+    from ie.loop.driver import StopRequested
+    from ie.loop.model import ModelState
 
-    monkeypatch.setattr(ie.explorer, "_free_gb", lambda path: 0.25)
+    monkeypatch.setattr(ie.loop.driver, "_free_gb", lambda path: 0.25)
     with pytest.raises(StopRequested, match=r"only 0.25 GB free .*\(min_free_gb = 1.0\)"):
         Explorer(small_config(iterations=1), run_dir, progress=False).run()
     monkeypatch.undo()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from ie.explorer import Explorer
+from ie.loop.driver import Explorer
 from ie.store import RunStore
 from ie.testing.configs import policy_comparison_config
 

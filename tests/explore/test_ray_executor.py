@@ -10,8 +10,8 @@ import pytest
 from rich.console import Console
 
 from ie.api import IEError
-from ie.explorer import Explorer
-from ie.plugins import get_plugin_manager
+from ie.loop.driver import Explorer
+from ie.host.manager import get_plugin_manager
 from ie.store import RunStore
 from ie.testing.configs import tiny_simweb_config
 
@@ -104,7 +104,7 @@ def test_missing_ray_names_the_extra(monkeypatch):
 def test_cli_options_select_ray(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from ie.cli import app
+    from ie.cli.app import app
 
     captured = {}
 

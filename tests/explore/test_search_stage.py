@@ -8,7 +8,7 @@ from rich.console import Console
 
 from ie.api import Hit, QuotaExceededError, SearchEngine, SearchPage
 from ie.config import ExploreConfig
-from ie.search_stage import search_queries
+from ie.loop.search import search_queries
 from ie.store import RunStore
 from ie_plugins.executors.local import ThreadExecutor
 

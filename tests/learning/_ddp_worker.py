@@ -12,9 +12,9 @@ from pathlib import Path
 
 import torch
 
-from ie import distributed
-from ie.data import list_images
-from ie.train import Trainer
+from ie.learning import distributed
+from ie.learning.data import list_images
+from ie.learning.train import Trainer
 from ie_plugins.ssl.mocov3 import MoCoV3
 from ie_plugins.ssl.simsiam import SimSiam
 

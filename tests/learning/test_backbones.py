@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ie.api import IEError, WeightsUnavailableError
-from ie.backbones import create_backbone, load_backbone_weights, mocov3_to_timm
+from ie.learning.backbones import create_backbone, load_backbone_weights, mocov3_to_timm
 
 
 def _official_mocov3_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
@@ -83,15 +83,15 @@ def test_reported_feature_dim_is_the_pooled_output_width(arch: str) -> None:
 def test_random_init_at_a_one_pixel_final_map_warns(caplog):
     import logging
 
-    from ie import backbones
-    from ie.backbones import create_backbone, network_stride
+    from ie.learning import backbones
+    from ie.learning.backbones import create_backbone, network_stride
 
     backbones._warned_small_maps.clear()
-    with caplog.at_level(logging.WARNING, logger="ie.backbones"):
+    with caplog.at_level(logging.WARNING, logger="ie.learning.backbones"):
         model, _ = create_backbone("resnet18", "random", 32)
     assert network_stride(model) == 32
     assert "1x1 final feature map" in caplog.text and "image size of 64 or more" in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="ie.backbones"):
+    with caplog.at_level(logging.WARNING, logger="ie.learning.backbones"):
         create_backbone("resnet18", "random", 64)
     assert "final feature map" not in caplog.text

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ie.data import StepBatchSampler
+from ie.learning.data import StepBatchSampler
 
 WORKER = Path(__file__).with_name("_ddp_worker.py")
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,9 +9,9 @@ import torch
 import typer
 from typer.testing import CliRunner
 
-from ie.backbones import create_backbone
-from ie.evaluate import evaluate_featurizer, evaluate_model, knn_accuracy, linear_probe
-from ie.features import ModelFeaturizer, image_key
+from ie.learning.backbones import create_backbone
+from ie.learning.evaluate import evaluate_featurizer, evaluate_model, knn_accuracy, linear_probe
+from ie.learning.features import ModelFeaturizer, image_key
 from ie_plugins.targets.folder import FolderTarget
 
 
@@ -67,7 +67,7 @@ def test_clip_oracle_with_random_weights_reports_zero_shot(tmp_path: Path) -> No
 
 
 def _app() -> typer.Typer:
-    from ie.commands import learning
+    from ie.cli.commands import learning
 
     app = typer.Typer()
     learning.register(app)
@@ -98,7 +98,7 @@ def test_train_and_evaluate_commands(color_folder: Path, tmp_path: Path) -> None
 @pytest.mark.parametrize("spec", ["no_such_target"])
 def test_unknown_target_is_a_clear_error(spec: str, tmp_path: Path) -> None:
     from ie.api import IEError
-    from ie.commands.learning import resolve_target
+    from ie.cli.commands.learning import resolve_target
 
     with pytest.raises(IEError, match="no target plugin accepts"):
         resolve_target(spec, tmp_path)

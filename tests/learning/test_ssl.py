@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from ie.api import SSLMethod
-from ie.backbones import create_backbone
-from ie.train import Trainer, latest_checkpoint
+from ie.learning.backbones import create_backbone
+from ie.learning.train import Trainer, latest_checkpoint
 from ie_plugins.ssl.mocov3 import MoCoV3
 from ie_plugins.ssl.simsiam import SimSiam
 from tests.learning.conftest import SMALL_MOCO, SMALL_SIMSIAM
@@ -117,7 +117,7 @@ def test_timm_state_dict_round_trips_through_timm(tmp_path: Path, noise_images: 
 
 
 def test_plugins_register_through_entry_points() -> None:
-    from ie.plugins import PluginManager
+    from ie.host.manager import PluginManager
 
     pm = PluginManager()
     assert {"mocov3", "simsiam"} <= set(pm.registry("ssl").names())
@@ -136,7 +136,7 @@ def test_dataloader_workers_do_not_change_the_run(tmp_path: Path, noise_images: 
 def test_gentle_finetune_options_keep_bn_statistics_and_scale_the_backbone_lr(name):
     import torch
 
-    from ie.plugins import get_plugin_manager
+    from ie.host.manager import get_plugin_manager
 
     method = get_plugin_manager().create("ssl", name, {"freeze_bn_stats": True, "backbone_lr_scale": 0.1})
     backbone, dim = create_backbone("resnet10t")

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from ie.api import IEError, WeightsProvider, WeightsUnavailableError, hookimpl, load_state_by_order
-from ie.backbones import create_backbone
-from ie.starts import list_starts
+from ie.learning.backbones import create_backbone
+from ie.learning.starts import list_starts
 
 
 def _package_state(arch: str) -> dict[str, torch.Tensor]:
@@ -47,10 +47,10 @@ def test_auto_takes_the_imagenet_start_where_one_is_installed():
 
 
 def test_auto_falls_back_to_random_init_with_one_warning(caplog):
-    import ie.starts
+    import ie.learning.starts
 
-    ie.starts._warned_random.discard("resnet10t")
-    with caplog.at_level(logging.WARNING, logger="ie.starts"):
+    ie.learning.starts._warned_random.discard("resnet10t")
+    with caplog.at_level(logging.WARNING, logger="ie.learning.starts"):
         create_backbone("resnet10t", init="auto")
         create_backbone("resnet10t", init="auto")
     warnings = [r.getMessage() for r in caplog.records if "no offline ImageNet start" in r.getMessage()]

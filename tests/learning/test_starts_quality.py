@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ie.backbones import create_backbone
-from ie.features import ModelFeaturizer
-from ie.plugins import get_plugin_manager
+from ie.learning.backbones import create_backbone
+from ie.learning.features import ModelFeaturizer
+from ie.host.manager import get_plugin_manager
 
 
 def leave_one_out_knn(features: torch.Tensor, labels: torch.Tensor, k: int = 10) -> float:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from ie.api import IEError
-from ie.data import StepBatchSampler, training_mix
+from ie.learning.data import StepBatchSampler, training_mix
 from ie_plugins.targets.folder import FolderTarget
 from ie_plugins.targets.torchvision_datasets import DATASETS, TorchvisionTarget, _target_class
 from tests.learning.conftest import COLORS, write_image

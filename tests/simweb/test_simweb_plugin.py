@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ie.plugins import PluginManager
+from ie.host.manager import PluginManager
 from ie_plugins.simweb import plugin
 
 

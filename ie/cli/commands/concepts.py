@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from ie.commands._options import parse_options
+from ie.cli.commands._options import parse_options
 
 vocab_app = typer.Typer(help="Concept vocabularies: list them, count and show their concepts.", no_args_is_help=True)
 concepts_app = typer.Typer(help="The concept brain of a run.", no_args_is_help=True)
@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _vocabulary(name: str, options: dict[str, Any]) -> Any:
-    from ie.plugins import get_plugin_manager
+    from ie.host.manager import get_plugin_manager
 
     return get_plugin_manager().create("vocabulary", name, options)
 
@@ -34,7 +34,7 @@ def vocab_list() -> None:
     from rich.table import Table
 
     from ie.api import IEError
-    from ie.plugins import get_plugin_manager
+    from ie.host.manager import get_plugin_manager
 
     table = Table(title="vocabularies")
     for column in ("name", "concepts", "plugin", "help"):
@@ -93,7 +93,7 @@ def concepts_explain(
 
     from ie.api import Concept, IEError
     from ie.concepts import ConceptBrain, embed_vocabulary
-    from ie.plugins import get_plugin_manager
+    from ie.host.manager import get_plugin_manager
     from ie.store import RunStore
 
     if not RunStore.exists(run_dir):

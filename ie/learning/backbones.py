@@ -3,7 +3,7 @@
 ``init`` values understood by :func:`create_backbone`:
 
 - ``"auto"`` (the config's default): the ``imagenet`` start where an installed weights plugin offers one for the
-  architecture (EfficientNet-Lite0/1/2 offline), else random (see :mod:`ie.starts`);
+  architecture (EfficientNet-Lite0/1/2 offline), else random (see :mod:`ie.learning.starts`);
 - a start name such as ``"imagenet"``: a weights plugin's weights, or for ``imagenet`` timm's hub when none offers it;
 - ``"random"``: random init (tests, from-scratch runs);
 - ``"pretrained"`` / ``"timm"`` / ``"timm:<tag>"``: timm's hub weights (default tag or e.g. ``timm:a1_in1k``), online only;
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
     from torch import nn
 
-    from ie.plugins import PluginManager
+    from ie.host.manager import PluginManager
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def create_backbone(arch: str, init: str = "random", image_size: int | None = No
     if random_init:
         model = timm.create_model(arch, pretrained=False, **kwargs)
     elif ":" not in init and init not in ("pretrained", "timm") and not Path(init).expanduser().is_file():
-        from ie import starts
+        from ie.learning import starts
 
         model, description = starts.resolve(lambda hub: timm.create_model(arch, pretrained=hub, **kwargs), arch,
                                             init, manager)

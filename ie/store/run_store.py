@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ie.api import Concept, DownloadOutcome, Hit, IEError, ImageRecord, Outcome
-from ie.store_schema import MIGRATIONS, SCHEMA_VERSION
+from ie.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 DB_NAME = "ie.sqlite"
 

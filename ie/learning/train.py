@@ -3,14 +3,14 @@
 A checkpoint (``checkpoint_dir/step-0000123.pt``, written atomically) holds the whole SSL model (backbone,
 heads, momentum encoder), optimizer, LR scheduler, AMP scaler, RNG states, losses so far and the run's
 configuration. :meth:`Trainer.fit` resumes from the newest one in ``checkpoint_dir``; because the data of step
-``s`` is a pure function of (seed, s) (see :mod:`ie.data`), the resumed run computes the same next steps.
+``s`` is a pure function of (seed, s) (see :mod:`ie.learning.data`), the resumed run computes the same next steps.
 
 Across explorer iterations (a fresh ``checkpoint_dir`` each), carry the model over with
 :meth:`Trainer.load` (whole SSL model: backbone + heads + momentum encoder; fresh optimizer and schedule),
 or start only the backbone from a file with ``init="checkpoint:<path>"``.
 
 Data-parallel: when torch.distributed is initialised (``ie train --nproc N`` or torchrun; see
-:mod:`ie.distributed`), the model is wrapped in DistributedDataParallel, each rank trains on its slice of every
+:mod:`ie.learning.distributed`), the model is wrapped in DistributedDataParallel, each rank trains on its slice of every
 step's global batch of ``batch_size`` (so the data of step ``s`` is the single-process one), logged losses are
 averaged over ranks, and rank 0 alone writes checkpoints while the others wait at a barrier.
 """
@@ -30,9 +30,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ie import distributed
+from ie.learning import distributed
 from ie.api import IEError, SSLMethod
-from ie.backbones import IE_CHECKPOINT_FORMAT, create_backbone, load_backbone_weights, read_checkpoint
+from ie.learning.backbones import IE_CHECKPOINT_FORMAT, create_backbone, load_backbone_weights, read_checkpoint
 from ie.store import atomic_file
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -270,7 +270,7 @@ class Trainer:
         import torch
         from torch.utils.data import DataLoader
 
-        from ie.data import SeededTwoViewDataset, StepBatchSampler
+        from ie.learning.data import SeededTwoViewDataset, StepBatchSampler
 
         paths = [Path(p) for p in image_paths]
         fingerprint = _fingerprint(paths)

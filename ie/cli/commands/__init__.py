@@ -1,2 +1,2 @@
 """CLI command modules. Each module defines ``register(app: typer.Typer) -> None`` and is discovered
-by :mod:`ie.cli`; keep heavy imports inside the command functions."""
+by :mod:`ie.cli.app`; keep heavy imports inside the command functions."""

@@ -55,7 +55,7 @@ def extract_features(module: Any, paths: Sequence[Path], transform: Any, *, devi
     import torch.nn.functional as F
     from torch.utils.data import DataLoader
 
-    from ie.data import ImageFileDataset
+    from ie.learning.data import ImageFileDataset
 
     on_cuda = device.startswith("cuda")
     loader = DataLoader(ImageFileDataset(paths, transform), batch_size=batch_size, num_workers=num_workers,
@@ -122,7 +122,7 @@ class ModelFeaturizer:
 
         import torch
 
-        from ie.tasks import featurize_blobs
+        from ie.loop.tasks import featurize_blobs
 
         backbone = self.backbone if self.device == "cpu" else copy.deepcopy(self.backbone).cpu()
         batches = (

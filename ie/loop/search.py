@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ie.api import TokenBucket
 from ie.faults import fault_point
-from ie.tasks import SearchResult, SearchTask, run_search, search_one
+from ie.loop.tasks import SearchResult, SearchTask, run_search, search_one
 
 
 def search_queries(explorer: Any, planned: Sequence[sqlite3.Row], check_stop: Callable[[], None]) -> dict[str, Any]:

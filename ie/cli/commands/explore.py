@@ -45,7 +45,7 @@ def explore(
 ) -> None:
     """Explore the web for images that help a model on the target; resumable with `ie resume`."""
     from ie.config import load_config
-    from ie.explorer import Explorer, StopRequested
+    from ie.loop.driver import Explorer, StopRequested
 
     overrides = dict(target=target, engines=engine or None, ssl=ssl, reward=reward, vocab=vocab, embedder=embedder,
                      policy=policy, iterations=iterations, queries_per_iter=queries_per_iter,
@@ -66,7 +66,7 @@ def explore(
 
 def resume(run: Path = typer.Argument(..., help="Run directory to continue.")) -> None:
     """Continue a run after Ctrl-C, a crash or kill -9: no query, download or reward is lost or doubled."""
-    from ie.explorer import Explorer, StopRequested
+    from ie.loop.driver import Explorer, StopRequested
 
     try:
         Explorer.resume(run).run()
@@ -76,7 +76,7 @@ def resume(run: Path = typer.Argument(..., help="Run directory to continue.")) -
 
 def report(run: Path = typer.Argument(..., help="Run directory.")) -> None:
     """Write RUN/report/index.html (curves, top concepts, outcomes) and print its path."""
-    from ie.report import write_report
+    from ie.outputs.report import write_report
 
     typer.echo(str(write_report(run)))
 
@@ -88,6 +88,6 @@ def export(
     min_reward: Optional[float] = typer.Option(None, help="Keep images with reward >= this."),
 ) -> None:
     """Export the curated dataset of a run."""
-    from ie.export import export_run
+    from ie.outputs.export import export_run
 
     typer.echo(f"exported {export_run(run, out, fmt, min_reward)} images to {out}")

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 import pluggy
 
-from ie import hookspecs
+from ie.host import hookspecs
 from ie.api import PROJECT_NAME, DuplicatePluginError, PluginError, UnknownPluginError
 
 ENTRY_POINT_GROUP = "ie"

@@ -10,7 +10,7 @@ from typing import Any
 
 from ie.api import Executor, IEError, RunEvent, RunObserver, SearchEngine, TargetData
 from ie.config import ExploreConfig, user_secrets
-from ie.plugins import PluginManager, get_plugin_manager
+from ie.host.manager import PluginManager, get_plugin_manager
 
 
 def cache_dir() -> Path:

@@ -129,7 +129,7 @@ class ClipFeaturizer:
     def __call__(self, paths: Sequence[Any]) -> torch.Tensor:
         import torch
 
-        from ie.features import extract_features
+        from ie.learning.features import extract_features
 
         todo = list(dict.fromkeys(p for p in paths if p not in self._cache))
         if todo:

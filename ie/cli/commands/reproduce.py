@@ -213,7 +213,7 @@ def reproduce(
                   f"--checkpoint {run_dir}/checkpoints/backbone_timm.pth`)")
     if start:
         check_ready(cfg)
-        from ie.explorer import Explorer, StopRequested
+        from ie.loop.driver import Explorer, StopRequested
 
         try:
             Explorer(cfg, run_dir).run()

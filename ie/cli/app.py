@@ -1,4 +1,4 @@
-"""The ``ie`` command line (Typer + rich). Commands live in :mod:`ie.commands` modules and plugins."""
+"""The ``ie`` command line (Typer + rich). Commands live in :mod:`ie.cli.commands` modules and plugins."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def root(
 @app.command("plugins")
 def plugins_command(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """List plugins: name, kind, distribution, version, status (broken plugins show their error)."""
-    from ie.plugins import get_plugin_manager
+    from ie.host.manager import get_plugin_manager
 
     manager = get_plugin_manager()
     rows = []
@@ -59,7 +59,7 @@ def plugins_command(as_json: bool = typer.Option(False, "--json", help="Print JS
             "status": info.status,
             "error": info.error,
         })
-    from ie.starts import list_starts
+    from ie.learning.starts import list_starts
 
     starts = [{"start": o.start, "arch": o.arch, "plugin": o.plugin, "installed": o.installed, "missing": o.missing}
               for o in list_starts(manager)]
@@ -119,16 +119,15 @@ def config_show(
 
 
 def _load_command_modules() -> None:
-    import ie.commands
-
-    for module in pkgutil.iter_modules(ie.commands.__path__):
+    commands = importlib.import_module("ie.cli.commands")
+    for module in pkgutil.iter_modules(commands.__path__):
         if module.name.startswith("_"):
             continue
-        importlib.import_module(f"ie.commands.{module.name}").register(app)
+        importlib.import_module(f"ie.cli.commands.{module.name}").register(app)
 
 
 def _load_plugin_commands() -> None:
-    from ie.plugins import get_plugin_manager
+    from ie.host.manager import get_plugin_manager
 
     manager = get_plugin_manager()
     for impl in manager.hook.ie_register_commands.get_hookimpls():

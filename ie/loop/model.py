@@ -10,7 +10,7 @@ from typing import Any
 
 from ie.api import TargetData
 from ie.faults import fault_point
-from ie.session import Session
+from ie.loop.context import Session
 from ie.store import RunStore
 
 
@@ -30,7 +30,7 @@ class ModelState:
 
     def trainer(self, checkpoint_dir: Path | None = None) -> Any:
         """A Trainer holding the current weights (rebuilt only when the current checkpoint changes)."""
-        from ie.train import Trainer
+        from ie.learning.train import Trainer
 
         model_id, path = self._current()
         if self._trainer is not None and self._trainer_id == model_id and checkpoint_dir is None:
@@ -45,7 +45,7 @@ class ModelState:
         return trainer
 
     def featurizer(self) -> Any:
-        from ie.features import ModelFeaturizer
+        from ie.learning.features import ModelFeaturizer
 
         model_id, _ = self._current()
         return ModelFeaturizer(self.trainer().backbone, id=model_id, image_size=self.config.image_size,
@@ -54,7 +54,7 @@ class ModelState:
 
     def train(self, iteration: int) -> dict[str, Any]:
         """SSL on this iteration's candidates + PCR x (replay buffer + target); resumes inside the stage."""
-        from ie.data import training_mix
+        from ie.learning.data import training_mix
 
         cfg = self.config
         candidates = [img.path for img in self.store.images(iteration=iteration)]
@@ -96,7 +96,7 @@ class ModelState:
         return stale
 
     def evaluate(self, iteration: int) -> dict[str, float]:
-        from ie.evaluate import evaluate_featurizer
+        from ie.learning.evaluate import evaluate_featurizer
 
         result = evaluate_featurizer(self.featurizer(), self.target, linear=self.config.linear_probe)
         return {k: result[k] for k in ("knn_top1", "linear_top1") if k in result}

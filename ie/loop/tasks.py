@@ -58,7 +58,7 @@ def _worker_engine(name: str, options: Mapping[str, Any]) -> SearchEngine:
     import json
 
     from ie.config import user_secrets
-    from ie.plugins import get_plugin_manager
+    from ie.host.manager import get_plugin_manager
 
     key = f"{name}:{json.dumps(dict(options), sort_keys=True, default=str)}"
     with _engines_lock:
@@ -91,7 +91,7 @@ def featurize_blobs(context: tuple[Any, int], blobs: Sequence[bytes]) -> torch.T
 
     import torch
 
-    from ie.features import eval_transform, extract_features
+    from ie.learning.features import eval_transform, extract_features
 
     backbone, image_size = context
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -8,13 +8,13 @@ from typing import Any, Optional
 
 import typer
 
-from ie.commands._options import parse_options
+from ie.cli.commands._options import parse_options
 
 
 def resolve_target(spec: str, cache_dir: Path) -> Any:
     """The :class:`ie.api.TargetData` for ``--target``: a registered name, else the first plugin that accepts it."""
     from ie.api import IEError
-    from ie.plugins import get_plugin_manager
+    from ie.host.manager import get_plugin_manager
 
     registry = get_plugin_manager().registry("target")
     options = {"name": spec, "cache_dir": str(cache_dir)}
@@ -63,11 +63,11 @@ def register(app: typer.Typer) -> None:
         `torchrun --standalone --nproc_per_node N -m ie train IMAGES ...` (without --nproc); on several machines
         use torchrun's --nnodes/--rdzv-endpoint. Rank 0 alone writes checkpoints and prints.
         """
-        from ie import distributed
+        from ie.learning import distributed
         from ie.api import IEError
-        from ie.data import list_images
-        from ie.plugins import get_plugin_manager
-        from ie.train import Trainer, latest_checkpoint
+        from ie.learning.data import list_images
+        from ie.host.manager import get_plugin_manager
+        from ie.learning.train import Trainer, latest_checkpoint
 
         if nproc > 1 and not distributed.launched_by_torchrun():
             import subprocess
@@ -127,7 +127,7 @@ def register(app: typer.Typer) -> None:
                 raise IEError("pass exactly one of --checkpoint PATH and --model clip:NAME")
             data = resolve_target(target, cache_dir / "targets")
             if model is not None:
-                from ie.evaluate import evaluate_model
+                from ie.learning.evaluate import evaluate_model
 
                 result = evaluate_model(model, data, clip_weights=clip_weights or "openai", device=device,
                                         batch_size=batch_size)
@@ -144,9 +144,9 @@ def _evaluate_checkpoint(checkpoint: Path, data: Any, arch: str | None, image_si
     import hashlib
 
     from ie.api import IEError
-    from ie.backbones import IE_CHECKPOINT_FORMAT, create_backbone, read_checkpoint
-    from ie.evaluate import evaluate_featurizer
-    from ie.features import ModelFeaturizer
+    from ie.learning.backbones import IE_CHECKPOINT_FORMAT, create_backbone, read_checkpoint
+    from ie.learning.evaluate import evaluate_featurizer
+    from ie.learning.features import ModelFeaturizer
 
     meta = read_checkpoint(checkpoint)
     if meta.get("format") == IE_CHECKPOINT_FORMAT:

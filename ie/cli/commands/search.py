@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from ie.commands._options import parse_options
+from ie.cli.commands._options import parse_options
 
 
 def engine_options(name: str, config: Optional[str], cli_options: dict[str, Any]) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from ie.api import IEError
-        from ie.plugins import get_plugin_manager
+        from ie.host.manager import get_plugin_manager
 
         err = Console(stderr=True)
         try:
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         except IEError as error:
             action = getattr(error, "action", None)
             err.print(f"[bold red]error:[/] {escape(str(error))}" + (f" [dim](action: {action})[/]" if action else ""))
-            # SystemExit, not typer.Exit: ie.cli.main runs the app with standalone_mode=False, where a
+            # SystemExit, not typer.Exit: ie.cli.app.main runs the app with standalone_mode=False, where a
             # typer.Exit code is returned and lost.
             raise SystemExit(2) from None
         if as_json:

@@ -1,0 +1,5 @@
+"""The ``ie`` command line (Typer + rich)."""
+
+from ie.cli.app import app, main
+
+__all__ = ["app", "main"]

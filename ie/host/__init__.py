@@ -1,0 +1,1 @@
+"""The plugin host: hook specs, entry-point loading, isolation, the typed registry."""

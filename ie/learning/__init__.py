@@ -1,0 +1,1 @@
+"""Learning: backbones and named starts, the SSL trainer, the data mix, features, evaluation."""
