@@ -1,11 +1,12 @@
-"""Use ie as a library: build an Explorer in Python, run one iteration, read the run's numbers.
+"""Use ie as a library: run one small iteration from Python, then read the run's numbers.
 
 Runs offline on the built-in simulated web (no keys, no network), small enough for a CPU:
 
     python examples/library_use.py [RUN_DIR]
 
-Change the config for a real run, e.g. ``ExploreConfig(target="./my_images", engines=["openverse"],
-vocab="wordnet", embedder="minilm")``; every field is listed in docs/reference/configuration.md.
+Change the settings for a real run, e.g. ``ie.explore(target="./my_images", engines=["openverse"],
+vocab="wordnet", embedder="minilm")``; every field of ``ie.ExploreConfig`` is listed in
+docs/reference/configuration.md. Only the top-level ``ie`` API is used here.
 """
 
 from __future__ import annotations
@@ -13,24 +14,25 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ie.config import ExploreConfig
-from ie.loop.driver import Explorer
-from ie.store import RunStore
+import ie
 
 
 def explore(run_dir: Path) -> Path:
-    """One small iteration on simweb; returns the path of the HTML report."""
-    config = ExploreConfig(iterations=1, queries_per_iter=8, images_per_query=10, max_steps_per_iter=5)
-    return Explorer(config, run_dir).run()
+    """One small iteration on simweb, started afresh; returns the path of the HTML report."""
+    return ie.explore(run_dir=run_dir, fresh=True, iterations=1, queries_per_iter=8, images_per_query=10,
+                      max_steps_per_iter=5)
 
 
-def summarise(run_dir: Path) -> None:
-    with RunStore.open(run_dir) as store:
-        for iteration, metrics in sorted(store.metrics().items()):
+def summarise(run_dir: Path) -> dict[str, int]:
+    """Print each iteration's metrics and the download outcomes; returns the outcome counts."""
+    with ie.open_run(run_dir) as run:
+        for iteration, metrics in sorted(run.metrics().items()):
             shown = ", ".join(f"{key} {value:.3f}" for key, value in sorted(metrics.items()))
             print(f"iteration {iteration}: {shown}")
-        for outcome, count in store.query("SELECT outcome, count(*) FROM downloads GROUP BY outcome"):
-            print(f"downloads {outcome}: {count}")
+        counts = run.outcome_counts()
+    for outcome, count in sorted(counts.items()):
+        print(f"downloads {outcome}: {count}")
+    return counts
 
 
 if __name__ == "__main__":

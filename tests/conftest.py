@@ -8,3 +8,4 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("IE_CACHE_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "ie-test-cache"))
+pytest_plugins = ["pytester"]

@@ -17,13 +17,15 @@ heavy libraries inside the factory, so ``ie --help`` and ``ie plugins`` stay fas
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import pluggy
 
 from ie.api.concepts import DescriptorProvider, TextEmbedder, Vocabulary
 from ie.api.engines import SearchEngine, get_secret, require_secrets
+from ie.api.files import atomic_write, cache_dir, write_atomic
+from ie.api.options import HOST_KEYS, Option, check_options, options_from_defaults
 from ie.api.errors import (
     AuthError,
     DuplicatePluginError,
@@ -38,9 +40,9 @@ from ie.api.errors import (
     UnknownPluginError,
     WeightsUnavailableError,
 )
-from ie.api.learning import Featurizer, RewardFunction, SSLMethod, SSLModel
+from ie.api.learning import Featurizer, RewardFunction, SSLMethod, SSLModel, clip_text_features, load_open_clip
 from ie.api.ratelimit import RateLimiter, TokenBucket
-from ie.api.runtime import Executor, RunObserver, TargetDataset
+from ie.api.runtime import Executor, RunObserver, TargetDataset, choose_device
 from ie.api.types import (
     Concept,
     DownloadOutcome,
@@ -62,15 +64,16 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 class Register(Protocol):
     """The callable register-style hooks receive."""
 
-    def __call__(self, name: str, factory: Callable[..., Any], *, help: str = "") -> None: ...
+    def __call__(self, name: str, factory: Callable[..., Any], *, help: str = "",
+                 options: Sequence[Option] | None = None) -> None: ...
 
 
 __all__ = [
-    "AuthError", "Concept", "DescriptorProvider", "DownloadOutcome", "DuplicatePluginError", "EngineError",
+    "AuthError", "Concept", "HOST_KEYS", "Option", "check_options", "options_from_defaults", "DescriptorProvider", "DownloadOutcome", "DuplicatePluginError", "EngineError",
     "EngineUnavailableError", "Executor", "Featurizer", "Hit", "IEError", "ImageRecord", "LabeledImage",
     "MalformedResponseError", "MissingCredentialsError", "Outcome", "PROJECT_NAME", "PluginError", "Query",
     "QuotaExceededError", "RateLimitedError", "RateLimiter", "Register", "RewardFunction", "RunEvent", "RunObserver",
     "SSLMethod", "SSLModel", "SearchEngine", "SearchPage", "TargetData", "TargetDataset", "TextEmbedder",
-    "TokenBucket", "UnknownPluginError", "Vocabulary", "WeightsProvider", "WeightsUnavailableError", "get_secret",
+    "TokenBucket", "UnknownPluginError", "atomic_write", "cache_dir", "choose_device", "clip_text_features", "load_open_clip", "write_atomic", "Vocabulary", "WeightsProvider", "WeightsUnavailableError", "get_secret",
     "hookimpl", "load_state_by_order", "require_secrets",
 ]

@@ -105,3 +105,17 @@ def load_open_clip(model_name: str = "RN50", weights: str | None = "openai", dev
         ) from err
     model.eval()
     return model, preprocess, tokenizer
+
+
+def clip_text_features(model: Any, tokenizer: Any, texts: Sequence[str], device: str = "cpu",
+                       batch_size: int = 256) -> Any:
+    """L2-normalised CLIP text embeddings of ``texts`` (a float tensor on the CPU, one row per text): the one way
+    the text embedder, the local engine's CLIP search and the CLIP reward embed text."""
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for lo in range(0, len(texts), batch_size):
+            tokens = tokenizer(list(texts[lo: lo + batch_size])).to(device)
+            out.append(torch.nn.functional.normalize(model.encode_text(tokens).float(), dim=-1).cpu())
+    return torch.cat(out) if out else torch.zeros(0, 0)

@@ -39,10 +39,6 @@ class TokenBucket:
         self._lock = threading.Lock()
 
     @classmethod
-    def per_hour(cls, calls: float, burst: float = 1.0, **kw) -> TokenBucket:
-        return cls(calls / 3600.0, burst, **kw)
-
-    @classmethod
     def per_minute(cls, calls: float, burst: float = 1.0, **kw) -> TokenBucket:
         return cls(calls / 60.0, burst, **kw)
 

@@ -74,3 +74,13 @@ class Executor(ABC):
 
     def close(self) -> None:
         """Release workers."""
+
+
+def choose_device(device: str = "auto") -> str:
+    """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``; any other value (``cpu``, ``cuda:1``) unchanged.
+    The one place ie decides where a model runs."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from ie.api import TextEmbedder, Vocabulary
+from ie.api import TextEmbedder, Vocabulary, atomic_write, cache_dir
 
 
 def default_cache_dir() -> Path:
-    """``$IE_CACHE_DIR/embeddings`` or ``~/.cache/ie/embeddings`` (the explorer's shared cache)."""
-    root = os.environ.get("IE_CACHE_DIR") or Path.home() / ".cache" / "ie"
-    return Path(root) / "embeddings"
+    """``embeddings`` in the shared cache (:func:`ie.api.cache_dir`)."""
+    return cache_dir("embeddings")
 
 
 def cache_path(vocabulary: Vocabulary, embedder: TextEmbedder, cache_dir: str | Path | None = None) -> Path:
@@ -54,13 +51,6 @@ def embed_vocabulary(
         out[lo: lo + batch_size] = embedder.embed(texts[lo: lo + batch_size])
         if progress is not None:
             progress(min(lo + batch_size, len(texts)), len(texts))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, out)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(path) as fh:
+        np.save(fh, out)
     return out

@@ -9,10 +9,9 @@ from ie.download.pipeline import (
     DownloadSummary,
     download_list,
     download_many,
-    download_to_store,
     make_executor,
-    print_summary,
 )
+from ie.download.to_store import download_to_store, print_summary
 from ie.download.validate import ImageOptions, Processed, Rejected, process_image, sniff
 
 __all__ = [

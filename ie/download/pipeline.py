@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,11 +21,8 @@ from ie.download.options import DownloadOptions
 from ie.download.validate import Processed, process_image
 
 if TYPE_CHECKING:
-    from rich.console import Console
     from rich.table import Table
 
-    from ie.api import Executor as RunExecutor
-    from ie.store import RunStore
 
 T = TypeVar("T")
 REORDER_WINDOW = 2048  # URLs started past the oldest unfinished one (finished results wait to go out in order)
@@ -268,84 +265,3 @@ def download_list(urls: Iterable[str], options: DownloadOptions, *,
         return [r async for r in download_many(urls, options, dedupe=dedupe)]
 
     return run_sync(collect())
-
-
-def download_to_store(
-    urls: Sequence[str],
-    store: RunStore,
-    *,
-    iteration: int | None,
-    options: DownloadOptions,
-    dedupe: DedupeIndex | None = None,
-    progress: bool = True,
-    executor: RunExecutor | None = None,
-) -> DownloadSummary:
-    """Download ``urls`` into the run store; every URL's outcome is recorded, kept images written
-    content-addressed. URLs already recorded in the run are skipped. ``dedupe`` (e.g. holding the target's
-    leak index) is seeded from the store's images once per store; without one, a fresh index is built.
-    A remote ``executor`` (Ray) fetches and validates on its workers (:mod:`ie.download.sharded`).
-    """
-    from ie.download.progress import ProgressReporter
-
-    done = store.downloaded_urls()
-    distinct = list(dict.fromkeys(urls))
-    todo = [u for u in distinct if _safe_url(u) not in done]
-    if dedupe is None:
-        dedupe = DedupeIndex(options.phash_threshold, options.leak_threshold)
-    key = str(store.run_dir.resolve())
-    if key not in dedupe.seeded_from:
-        dedupe.seed_from_store(store.image_hashes())
-        dedupe.seeded_from.add(key)
-    summary = DownloadSummary(skipped=len(distinct) - len(todo))
-    reporter = ProgressReporter(len(todo), enabled=progress)
-
-    def write(res: DownloadResult) -> None:
-        if res.image is not None:
-            img = res.image
-            store.add_image(img.data, width=img.width, height=img.height, phash=img.phash,
-                            source_url=res.outcome.url, iteration=iteration, ext="jpg", outcome=res.outcome)
-        else:
-            store.record_download(res.outcome, iteration)
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        # Several writer threads: each image is fsynced before its row commits; fsyncs overlap, commits serialise.
-        with ThreadPoolExecutor(4, thread_name_prefix="ie-store") as writers:
-            pending: set[asyncio.Future[None]] = set()
-            async for res in download_many(todo, options, dedupe=dedupe):
-                summary.add(res)
-                reporter.advance(res.outcome.ok)
-                pending.add(loop.run_in_executor(writers, write, res))
-                if len(pending) >= 64:
-                    finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                    for fut in finished:
-                        fut.result()  # a failed store write (disk full, ...) stops the batch loudly
-            for fut in await asyncio.gather(*pending, return_exceptions=True):
-                if isinstance(fut, BaseException):
-                    raise fut
-
-    def run_remote(remote: RunExecutor) -> None:
-        from ie.download.sharded import download_sharded
-
-        for res in download_sharded(todo, options, remote):
-            res = dedupe_result(res, dedupe)
-            summary.add(res)
-            reporter.advance(res.outcome.ok)
-            write(res)
-
-    start = time.monotonic()
-    with reporter:
-        if executor is not None and executor.remote:
-            run_remote(executor)
-        else:
-            run_sync(run())
-    summary.seconds = time.monotonic() - start
-    if progress:
-        reporter.console.print(summary.table())
-    return summary
-
-
-def print_summary(summary: DownloadSummary, console: Console | None = None) -> None:
-    from rich.console import Console
-
-    (console or Console(stderr=True)).print(summary.table())

@@ -11,13 +11,18 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from ie.download.options import DownloadOptions
-from ie.download.pipeline import DownloadResult
-from ie.loop.tasks import download_shard
+from ie.download.pipeline import DownloadResult, download_list
 
 if TYPE_CHECKING:
     from ie.api import Executor
 
 SHARD_SIZE = 32  # URLs per task: large enough to keep a worker's connections busy, small for even spreading
+
+
+def download_shard(options: DownloadOptions, urls: Sequence[str]) -> list[DownloadResult]:
+    """Fetch + validate + re-encode ``urls`` on a worker (no de-duplication: the driver dedupes all shards in
+    input order); results in the order of ``urls``, each kept image's bytes included."""
+    return download_list(urls, options)
 
 
 def download_sharded(urls: Sequence[str], options: DownloadOptions, executor: Executor, *,

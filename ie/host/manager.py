@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Generic, TypeVar
@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 import pluggy
 
 from ie.host import hookspecs
-from ie.api import PROJECT_NAME, DuplicatePluginError, PluginError, UnknownPluginError
+from ie.api import PROJECT_NAME, DuplicatePluginError, Option, PluginError, UnknownPluginError, check_options
 
 ENTRY_POINT_GROUP = "ie"
 
@@ -52,6 +52,7 @@ class Registration:
     factory: Callable[..., Any]
     plugin: str
     help: str = ""
+    options: tuple[Option, ...] | None = None  # the typed schema; None = any key (untyped)
 
 
 @dataclass
@@ -99,7 +100,10 @@ class Registry(Generic[T]):
             raise UnknownPluginError(self.kind, name, self.names()) from None
 
     def create(self, name: str, options: Mapping[str, Any] | None = None) -> T:
-        return self.get(name).factory(dict(options or {}))
+        """An instance of ``name`` built with ``options``, checked against its schema first."""
+        registration = self.get(name)
+        check_options(self.kind, name, registration.options, options or {})
+        return registration.factory(dict(options or {}))
 
 
 def disabled_names() -> set[str]:
@@ -182,10 +186,13 @@ class PluginManager:
             registry.remove_plugin(name)
 
     def _registrar(self, kind: str, plugin: str, info: PluginInfo) -> Callable[..., None]:
-        def register(name: str, factory: Callable[..., Any], *, help: str = "") -> None:
+        def register(name: str, factory: Callable[..., Any], *, help: str = "",
+                     options: Sequence[Option] | None = None) -> None:
             if self.trace:
                 print(f"[ie plugins] {plugin}: register {kind} {name!r}", file=sys.stderr)
-            self.registries[kind].add(Registration(kind, name, factory, plugin, help))
+            schema = options if options is not None else getattr(factory, "OPTIONS", None)
+            self.registries[kind].add(Registration(kind, name, factory, plugin, help,
+                                                   tuple(schema) if schema is not None else None))
             info.provides.append((kind, name))
 
         return register

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ie.api import Featurizer, IEError, TargetData
-from ie.api.learning import load_open_clip
+from ie.api import Featurizer, IEError, TargetData, choose_device, load_open_clip
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -118,9 +117,8 @@ class ClipFeaturizer:
 
     def __init__(self, model_name: str = "RN50", weights: str | None = "openai", *, device: str = "auto",
                  batch_size: int = 128, num_workers: int = 0):
-        import torch
 
-        self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        self.device = choose_device(device)
         self.model, self.preprocess, self.tokenizer = load_open_clip(model_name, weights, self.device)
         self.id = f"clip:{model_name}:{weights}"
         self.batch_size, self.num_workers = batch_size, num_workers

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ie.store import atomic_file
+from ie.api import atomic_write, choose_device
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -83,10 +83,9 @@ class ModelFeaturizer:
 
     def __init__(self, backbone: Any, *, id: str, image_size: int, device: str = "auto", batch_size: int = 256,
                  cache_dir: Path | None = None, num_workers: int = 0, executor: Any = None):
-        import torch
 
         self.backbone, self.id, self.image_size = backbone, id, image_size
-        self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        self.device = choose_device(device)
         self.batch_size, self.num_workers = batch_size, num_workers
         self.executor = executor  # a remote one (Ray) featurizes batches on its workers
         self.cache_dir = Path(cache_dir) / re.sub(r"[^A-Za-z0-9._-]+", "_", id) if cache_dir else None
@@ -113,7 +112,7 @@ class ModelFeaturizer:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         index = len(list(self.cache_dir.glob("part-*.pt")))
         path = self.cache_dir / f"part-{index:06d}-{os.getpid()}.pt"
-        with atomic_file(path) as f:
+        with atomic_write(path) as f:
             torch.save({"keys": keys, "features": features.clone()}, f)
 
     def _remote_features(self, paths: list[Path]) -> torch.Tensor:
@@ -121,8 +120,6 @@ class ModelFeaturizer:
         import copy
 
         import torch
-
-        from ie.loop.tasks import featurize_blobs
 
         backbone = self.backbone if self.device == "cpu" else copy.deepcopy(self.backbone).cpu()
         batches = (
@@ -160,3 +157,16 @@ class ModelFeaturizer:
         if not keys:
             return torch.zeros(0, 0)
         return torch.stack([self._features[k] for k in keys])
+
+
+def featurize_blobs(context: tuple[Any, int], blobs: Sequence[bytes]) -> torch.Tensor:
+    """Features of encoded images under ``context = (backbone, image_size)``, as :class:`ModelFeaturizer`
+    computes them (same transform, L2-normalised); on the worker's GPU when it has one."""
+    import io
+
+
+    backbone, image_size = context
+    device = choose_device("auto")
+    module = backbone.to(device)
+    return extract_features(module, [io.BytesIO(b) for b in blobs], eval_transform(image_size), device=device,
+                            batch_size=max(1, len(blobs)))

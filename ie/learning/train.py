@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from ie.learning import distributed
 from ie.api import IEError, SSLMethod
 from ie.learning.backbones import IE_CHECKPOINT_FORMAT, create_backbone, load_backbone_weights, read_checkpoint
-from ie.store import atomic_file
+from ie.api import atomic_write, choose_device
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -68,12 +68,7 @@ def resolve_finetune(mode: str, pretrained: bool) -> str:
     return ("gentle" if pretrained else "full") if mode == "auto" else mode
 
 
-def resolve_device(device: str = "auto") -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+resolve_device = choose_device  # the name benchmarks and older code use
 
 
 def seed_everything(seed: int) -> None:
@@ -201,7 +196,7 @@ class Trainer:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().to("cpu").contiguous() for k, v in self.backbone.state_dict().items()}
-        with atomic_file(path) as f:
+        with atomic_write(path) as f:
             if path.suffix == ".safetensors":
                 from safetensors.torch import save
 
@@ -231,7 +226,7 @@ class Trainer:
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "scaler": scaler.state_dict(), "rng": _rng_state(), "losses": list(losses), "data": fingerprint,
         }
-        with atomic_file(path) as f:
+        with atomic_write(path) as f:
             torch.save(state, f)
         older = sorted(p for p in self.checkpoint_dir.glob("step-*.pt") if CHECKPOINT_RE.match(p.name) and p != path)
         for stale in older[: max(0, len(older) - (self.keep_checkpoints - 1))]:

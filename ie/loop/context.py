@@ -1,21 +1,38 @@
-"""Builds a run's plugins from its config: target, vocabulary, embedder, engines, SSL method, reward,
-observers. Kept apart from the loop so library users can build one piece at a time."""
+"""What every stage of the loop works on.
+
+``Session`` holds a run's live plugin instances, built from its config (target, vocabulary, embedder,
+engines, SSL method, reward, observers): kept apart from the loop so library users can build one piece
+at a time. ``RunContext`` is the typed context a stage receives: config, store, plugins, runtime, and the
+loop's state (target, concept brain, current model). A stage reads and writes only through it.
+"""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from ie.api import Executor, IEError, RunEvent, RunObserver, SearchEngine, TargetData
+from rich.console import Console
+
+from ie.api import (
+    DescriptorProvider,
+    Executor,
+    cache_dir,
+    IEError,
+    RewardFunction,
+    RunEvent,
+    RunObserver,
+    SearchEngine,
+    TargetData,
+)
 from ie.config import ExploreConfig, user_secrets
 from ie.host.manager import PluginManager, get_plugin_manager
+from ie.store import RunStore
 
-
-def cache_dir() -> Path:
-    """Shared cache (vocabulary embeddings, materialised targets): $IE_CACHE_DIR or ~/.cache/ie."""
-    return Path(os.environ.get("IE_CACHE_DIR") or Path.home() / ".cache" / "ie")
+if TYPE_CHECKING:
+    from ie.concepts import ConceptBrain
+    from ie.loop.model import ModelState
 
 
 @dataclass
@@ -63,17 +80,9 @@ class Session:
         return self.manager.create(kind, plugin, options)
 
     def load_target(self) -> TargetData:
-        spec = self.config.target
-        registry = self.manager.registry("target")
-        if spec in registry:
-            return self.create("target", spec, name=spec).load()
-        if Path(spec).is_dir() and "folder" in registry:
-            return self.create("target", "folder", name=spec, path=spec).load()
-        for registration in registry:  # a plugin serving several names (torchvision datasets)
-            plugin = self.create("target", registration.name, name=spec)
-            if type(plugin).accepts(spec):
-                return plugin.load()
-        raise IEError(f"unknown target {spec!r}: not a folder and no target plugin accepts it ({registry.names()})")
+        return load_target(self.config.target, self.manager,
+                           lambda name: {**self.config.plugin_options("target", name), "seed": self.config.seed,
+                                         "cache_dir": str(cache_dir())})
 
     def emit(self, kind: str, iteration: int | None = None, **data: Any) -> None:
         event = RunEvent(kind, self.run_dir, iteration, data)
@@ -93,3 +102,55 @@ class Session:
             engine.close()
         for observer in self.observers:
             observer.close()
+
+
+def load_target(spec: str, manager: PluginManager,
+                options_of: Callable[[str], dict[str, Any]] = lambda name: {}) -> TargetData:
+    """The target a ``--target`` value names, the one way every command resolves it: a target plugin's own
+    name, else the first plugin whose ``accepts(spec)`` says yes (an image folder, ``simweb:NAME``,
+    ``clipart:PRESET``, torchvision dataset names). ``options_of(plugin)`` gives each plugin's options."""
+    registry = manager.registry("target")
+    if spec in registry:
+        return manager.create("target", spec, {**options_of(spec), "name": spec}).load()
+    for registration in registry:
+        plugin = manager.create("target", registration.name, {**options_of(registration.name), "name": spec})
+        if type(plugin).accepts(spec):
+            return plugin.load()
+    raise IEError(f"unknown target {spec!r}: not a folder, and no target plugin accepts it "
+                  f"(installed: {', '.join(registry.names())})")
+
+
+class StopRequested(Exception):
+    """Raised at a safe point after Ctrl-C or when a budget is spent."""
+
+
+@dataclass
+class RunContext:
+    """The typed context every stage receives: what the run is (config), where it is kept (store), its plugins
+    (session), runtime (console, progress, the stop check) and the loop's state."""
+
+    config: ExploreConfig
+    store: RunStore
+    session: Session
+    target: TargetData
+    brain: ConceptBrain
+    model: ModelState
+    reward_fn: RewardFunction
+    descriptors: DescriptorProvider | None = None
+    console: Console = field(default_factory=Console)
+    progress: bool = True
+    check_stop: Callable[[], None] = lambda: None
+
+    @property
+    def run_dir(self) -> Path:
+        return self.store.run_dir
+
+
+class Stage(Protocol):
+    """One step of an iteration: ``run`` does its work through ``ctx`` and returns what it recorded (a small dict
+    stored with the stage's mark). The driver alone decides order, resume and checkpoints."""
+
+    name: ClassVar[str]
+    changes_brain: ClassVar[bool]
+
+    def run(self, ctx: RunContext, iteration: int) -> dict[str, Any]: ...

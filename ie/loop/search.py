@@ -1,23 +1,84 @@
-"""The search stage: every planned query searched once, concurrently, honouring engine errors."""
+"""Stage 2, search: every planned query searched once, concurrently, honouring engine errors.
+
+The work unit (``SearchTask`` -> ``SearchResult``) is plain, picklable data and ``run_search`` a module-level
+function, so a remote executor (Ray) can run it anywhere: the worker rebuilds the engine from its name and
+options and reads secrets where it runs (they never travel in task arguments); the driver alone writes the store.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import chain
-from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ie.api import TokenBucket
+from ie.api import EngineError, Hit, RateLimiter, SearchEngine, TokenBucket
 from ie.faults import fault_point
-from ie.loop.tasks import SearchResult, SearchTask, run_search, search_one
+from ie.loop.context import RunContext
 
 
-def search_queries(explorer: Any, planned: Sequence[sqlite3.Row], check_stop: Callable[[], None]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SearchTask:
+    """One planned query. ``options`` is the engine's config table (plus seed), never its secrets."""
+
+    query_id: int
+    engine: str
+    text: str
+    limit: int
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query_id: int
+    hits: list[Hit]
+    error: str | None = None
+    stop_engine: bool = False  # the engine said to stop for the rest of the run (quota, bad key)
+
+
+def search_one(engine: SearchEngine, task: SearchTask) -> SearchResult:
+    """Search ``task`` on ``engine``; a typed engine error becomes the result's ``error``."""
+    try:
+        return SearchResult(task.query_id, engine.search(task.text, task.limit))
+    except EngineError as err:
+        return SearchResult(task.query_id, [], f"{type(err).__name__}: {err}", err.action == "stop")
+
+
+_engines: dict[str, SearchEngine] = {}
+_engines_lock = threading.Lock()
+
+
+def _worker_engine(name: str, options: Mapping[str, Any]) -> SearchEngine:
+    """This worker process's instance of engine ``name`` with ``options`` (built once, then reused)."""
+    import json
+
+    from ie.config import user_secrets
+    from ie.host.manager import get_plugin_manager
+
+    key = f"{name}:{json.dumps(dict(options), sort_keys=True, default=str)}"
+    with _engines_lock:
+        if key not in _engines:
+            _engines[key] = get_plugin_manager().create("engine", name, {**options, "secrets": user_secrets()})
+        return _engines[key]
+
+
+def run_search(limiters: Mapping[str, RateLimiter], task: SearchTask) -> SearchResult:
+    """Remote search: the engine is built in the worker and paced by the executor's shared limiter
+    (one bucket per engine for the whole cluster)."""
+    engine = _worker_engine(task.engine, task.options)
+    if task.engine in limiters:
+        engine.rate_limiter = limiters[task.engine]
+    return search_one(engine, task)
+
+
+def search_queries(ctx: RunContext, planned: Sequence[sqlite3.Row]) -> dict[str, Any]:
     """Search ``planned`` queries on the run's executor; the driver records each result. An engine whose
     error says ``stop`` (quota spent, key refused) is skipped for the rest of the run."""
-    session, store, cfg = explorer.session, explorer.store, explorer.config
+    session, store, cfg = ctx.session, ctx.store, ctx.config
     disabled: dict[str, str] = dict(store.get_state("disabled_engines", {}))
     executor = session.executor
     concurrency = int(cfg.plugin_options("search", "options").get("concurrency", 4))
@@ -43,7 +104,7 @@ def search_queries(explorer: Any, planned: Sequence[sqlite3.Row], check_stop: Ca
     engine_of = {t.query_id: t.engine for t in tasks}
     errors = 0
     columns = (TextColumn("search"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=explorer.console, disable=not explorer.progress, transient=True) as bar:
+    with Progress(*columns, console=ctx.console, disable=not ctx.progress, transient=True) as bar:
         progress = bar.add_task("search", total=len(planned))
         for result in results:
             if result.stop_engine:
@@ -52,8 +113,16 @@ def search_queries(explorer: Any, planned: Sequence[sqlite3.Row], check_stop: Ca
             fault_point(f"search:{planned[0]['iteration']}:after-query")
             errors += result.error is not None
             bar.advance(progress)
-            check_stop()
+            ctx.check_stop()
     store.set_state("disabled_engines", disabled)
     for engine, reason in disabled.items():
-        explorer.console.print(f"[yellow]engine {engine} skipped for this run:[/] {reason}")
+        ctx.console.print(f"[yellow]engine {engine} skipped for this run:[/] {reason}")
     return {"searched": len(planned), "errors": errors}
+
+
+class SearchStage:
+    name: ClassVar[str] = "search"
+    changes_brain: ClassVar[bool] = False
+
+    def run(self, ctx: RunContext, iteration: int) -> dict[str, Any]:
+        return search_queries(ctx, ctx.store.queries(iteration=iteration, status="planned"))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ie.api import IEError
 from ie.store import RunStore
+from ie.store.reads import rewarded_images
 
 FORMATS = ("imagefolder", "webdataset", "parquet")
 
@@ -29,12 +30,7 @@ class ExportItem:
 
 def curated(store: RunStore, min_reward: float | None = None) -> Iterator[ExportItem]:
     """Every rewarded image with its best concept, at or above ``min_reward``, best first."""
-    rows = store.query(
-        "SELECT i.sha256, i.path, i.source_url, r.value, "
-        "(SELECT c.name FROM downloads d JOIN hits h ON h.url = d.url JOIN queries q ON q.id = h.query_id "
-        " JOIN concepts c ON c.id = q.concept_id WHERE d.sha256 = i.sha256 LIMIT 1), "
-        "(SELECT h.license FROM downloads d JOIN hits h ON h.url = d.url WHERE d.sha256 = i.sha256 LIMIT 1) "
-        "FROM images i JOIN image_rewards r ON r.sha256 = i.sha256 ORDER BY r.value DESC, i.sha256")
+    rows = rewarded_images(store)
     for sha, path, url, reward, concept, license_ in rows:
         if min_reward is None or reward >= min_reward:
             yield ExportItem(sha, str(store.run_dir / path), url, concept or "unknown", float(reward), license_)

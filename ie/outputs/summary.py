@@ -6,17 +6,11 @@ from rich.console import Console
 from rich.table import Table
 
 from ie.store import RunStore
-
-
-def top_concepts(store: RunStore, iteration: int | None = None, limit: int = 5) -> list[tuple[str, float]]:
-    sql = ("SELECT c.name, r.value FROM concept_rewards r JOIN concepts c ON c.id = r.concept_id "
-           + ("WHERE r.iteration=? " if iteration is not None else "") + "ORDER BY r.value DESC LIMIT ?")
-    params = (iteration, limit) if iteration is not None else (limit,)
-    return [(row[0], row[1]) for row in store.query(sql, params)]
+from ie.store.reads import failed_download_count, top_concepts
 
 
 def print_iteration_summary(console: Console, store: RunStore, iteration: int, metrics: dict[str, float]) -> None:
-    failed = store.query("SELECT COUNT(*) FROM downloads WHERE iteration=? AND outcome != 'ok'", (iteration,))[0][0]
+    failed = failed_download_count(store, iteration)
     table = Table(title=f"iteration {iteration}", show_header=False)
     table.add_row("queries", f"{int(metrics.get('queries', 0))}")
     table.add_row("images kept / failed", f"{int(metrics.get('images_kept', 0))} / {failed}")

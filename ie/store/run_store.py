@@ -21,30 +21,12 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from ie.api import Concept, DownloadOutcome, Hit, IEError, ImageRecord, Outcome
+from ie.api import Concept, DownloadOutcome, Hit, IEError, ImageRecord, Outcome, write_atomic
 from ie.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 DB_NAME = "ie.sqlite"
-
-
-@contextmanager
-def atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """Write ``path`` through a temp sibling: renamed over ``path`` on success, deleted on any failure.
-
-    Callers write through the yielded Python file (``torch.save(obj, f)``, not ``torch.save(obj, filename)``): a full
-    disk then raises ``OSError(ENOSPC)``, which the explorer turns into a resumable stop, where torch's own file
-    writer raises an opaque ``RuntimeError`` ("unexpected pos ...").
-    """
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def free_disk(path: Path) -> tuple[Path, float]:
@@ -222,6 +204,21 @@ class RunStore:
         return bool(rows) and rows[0][0] in ("done", "failed")
 
     # downloads and images -------------------------------------------------------------------
+    def iteration_hit_urls(self, iteration: int) -> list[tuple[str, str]]:
+        """(url, engine) of every hit of ``iteration``'s queries, in query then rank order (repeats kept)."""
+        return [(r[0], r[1]) for r in self.query(
+            "SELECT h.url, h.engine FROM hits h JOIN queries q ON q.id = h.query_id WHERE q.iteration=? "
+            "ORDER BY q.id, h.rank", (iteration,))]
+
+    def query_image_shas(self, query_id: int) -> list[str]:
+        """The distinct kept images (sha256) that query ``query_id``'s hits downloaded to."""
+        return [r[0] for r in self.query(
+            "SELECT DISTINCT d.sha256 FROM hits h JOIN downloads d ON d.url = h.url "
+            "WHERE h.query_id=? AND d.sha256 IS NOT NULL", (query_id,))]
+
+    def image_count(self) -> int:
+        return int(self.query("SELECT COUNT(*) FROM images")[0][0])
+
     def downloaded_urls(self) -> set[str]:
         return {r[0] for r in self.query("SELECT url FROM downloads")}
 
@@ -245,13 +242,7 @@ class RunStore:
         sha = hashlib.sha256(data).hexdigest()
         path = self.image_path(sha, ext)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            write_atomic(path, data, fsync=True)
         return sha, path
 
     def add_image(
@@ -318,8 +309,11 @@ class RunStore:
             c.executemany("INSERT OR IGNORE INTO concept_rewards (query_id, concept_id, iteration, value) VALUES (?,?,?,?)",
                           [(q, cid, iteration, float(v)) for q, cid, v in rewards])
 
-    def concept_rewards(self) -> list[sqlite3.Row]:
-        return self.query("SELECT * FROM concept_rewards ORDER BY iteration, query_id")
+    def concept_rewards(self, iteration: int | None = None) -> list[sqlite3.Row]:
+        """Every concept reward (by iteration, then query), or one iteration's in the order they were added."""
+        if iteration is None:
+            return self.query("SELECT * FROM concept_rewards ORDER BY iteration, query_id")
+        return self.query("SELECT * FROM concept_rewards WHERE iteration=? ORDER BY rowid", (iteration,))
 
     def add_to_replay(self, iteration: int, shas: Iterable[str]) -> None:
         with self.transaction() as c:

@@ -9,8 +9,9 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from ie.api import write_atomic
 
 MAX_SIDE, JPEG_QUALITY = 256, 90
 MAX_PIXELS = 300_000_000  # larger PNGs (two 623-megapixel stop signs) are skipped: ~2.5 GB each once decoded
@@ -91,15 +92,3 @@ def _run(todo: list[tuple[str, str]], workers: int | None) -> list[tuple[str, st
                 results += done
                 progress.advance(task, len(done))
     return results
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

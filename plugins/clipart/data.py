@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ie.api import IEError
+from ie.api import IEError, cache_dir
 from ie_plugins.clipart.convert import convert_all
 
 PRESETS: dict[str, dict[str, tuple[str, ...]]] = {  # class (a WordNet noun) -> folder globs under the png root
@@ -78,8 +78,8 @@ def find_root(option: str | os.PathLike[str] | None = None) -> Path:
 
 
 def cache_base(option: str | os.PathLike[str] | None = None) -> Path:
-    """Option ``cache_dir``, else $IE_CACHE_DIR, else ~/.cache/ie."""
-    return Path(option or os.environ.get("IE_CACHE_DIR") or Path.home() / ".cache" / "ie").expanduser()
+    """Option ``cache_dir``, else the shared cache (:func:`ie.api.cache_dir`)."""
+    return Path(option).expanduser() if option else cache_dir()
 
 
 def list_pngs(root: Path) -> dict[str, str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ie.api import TextEmbedder, WeightsUnavailableError, hookimpl
+from ie.api import TextEmbedder, WeightsUnavailableError, clip_text_features, hookimpl, load_open_clip
 
 _HOW = ("set [embedders.clip-text] weights = '/path/to/open_clip_checkpoint.bin' (and model = '<open_clip "
         "architecture>', default ViT-B-32), or use the embedders 'minilm' or 'hashing'")
@@ -43,14 +43,10 @@ class ClipTextEmbedder(TextEmbedder):
         if self._model is not None:
             return
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import open_clip
-
         try:
-            model, _, _ = open_clip.create_model_and_transforms(self.arch, pretrained=str(self.weights), device=self.device)
-            self._tokenizer = open_clip.get_tokenizer(self.arch)
-        except Exception as err:  # noqa: BLE001 - wrong file or architecture: say so, with the fix
+            self._model, _, self._tokenizer = load_open_clip(self.arch, str(self.weights), self.device)
+        except WeightsUnavailableError as err:  # wrong file or architecture: say so, with the fix
             raise WeightsUnavailableError(f"clip-text: cannot load {self.arch} from {self.weights}: {err}; {_HOW}") from err
-        self._model = model.eval()
 
     @property
     def dim(self) -> int:
@@ -70,16 +66,11 @@ class ClipTextEmbedder(TextEmbedder):
         return f"clip-text-{self.arch}-{digest}"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        import torch
-
         self._load()
-        out = []
-        with torch.no_grad():
-            for lo in range(0, len(texts), self.batch_size):
-                tokens = self._tokenizer(list(texts[lo: lo + self.batch_size])).to(self.device)
-                feats = self._model.encode_text(tokens).float()
-                out.append(torch.nn.functional.normalize(feats, dim=-1).cpu().numpy())
-        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, self.dim), dtype=np.float32)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        feats = clip_text_features(self._model, self._tokenizer, texts, self.device, self.batch_size)
+        return feats.numpy().astype(np.float32)
 
 
 @hookimpl

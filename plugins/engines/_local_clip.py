@@ -6,21 +6,18 @@ Imported only when the local engine runs in CLIP mode: torch and open_clip are h
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ie.api import EngineUnavailableError, WeightsUnavailableError
+from ie.api import EngineUnavailableError, WeightsUnavailableError, atomic_write, clip_text_features, load_open_clip
+from ie.api import cache_dir as shared_cache_dir
 
 
 def cache_dir(options: Mapping[str, Any]) -> Path:
     if options.get("cache_dir"):
         return Path(str(options["cache_dir"])).expanduser()
-    if os.environ.get("IE_CACHE_DIR"):
-        return Path(os.environ["IE_CACHE_DIR"]) / "local-clip"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ie" / "local-clip"
+    return shared_cache_dir("local-clip")
 
 
 class ClipIndex:
@@ -41,13 +38,10 @@ class ClipIndex:
         if not self.files:
             raise EngineUnavailableError("local", "CLIP mode needs local image files (table rows with URLs cannot be embedded)")
         try:
-            import open_clip
-
-            model, _, preprocess = open_clip.create_model_and_transforms(self.arch, pretrained=str(weights), device=self.device)
-            self.tokenizer = open_clip.get_tokenizer(self.arch)
-        except Exception as err:  # noqa: BLE001 - wrong arch/weights pair, corrupt file
+            self.model, self.preprocess, self.tokenizer = load_open_clip(self.arch, str(weights), self.device)
+        except WeightsUnavailableError as err:  # wrong arch/weights pair, corrupt file
             raise WeightsUnavailableError(f"local: cannot load {self.arch} from {weights}: {err}") from err
-        self.model, self.preprocess, self.torch = model.eval(), preprocess, torch
+        self.torch = torch
         self.key = self._cache_key(weights)
         self.features = self._load_or_embed(cache_dir(options) / f"{self.key}.pt")
 
@@ -87,17 +81,13 @@ class ClipIndex:
                 chunks.append(feats)
         width = max(c.shape[1] for c in chunks)
         features = torch.cat([c if c.shape[1] == width else torch.zeros(c.shape[0], width) for c in chunks])
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        torch.save(features, tmp)
-        os.replace(tmp, cache)
+        with atomic_write(cache) as fh:
+            torch.save(features, fh)
         return features
 
     def rank(self, query: str, min_similarity: float = -1.0) -> list[int]:
         torch = self.torch
-        with torch.no_grad():
-            text = self.model.encode_text(self.tokenizer([query]).to(self.device)).float()
-            text = torch.nn.functional.normalize(text, dim=-1).cpu()[0]
+        text = clip_text_features(self.model, self.tokenizer, [query], self.device)[0]
         sims = self.features @ text
         order = torch.argsort(sims, descending=True).tolist()
         return [self.files[j][0] for j in order if float(sims[j]) > min_similarity]

@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ie.api import Featurizer, IEError, RewardFunction, hookimpl
-from ie.api.learning import load_open_clip
+from ie.api import Featurizer, IEError, RewardFunction, choose_device, hookimpl, load_open_clip
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -39,11 +38,9 @@ class CLIPReward(RewardFunction):
         self._memo: dict[Path, torch.Tensor] = {}
 
     def _load(self) -> None:
-        import torch
 
         if self._model is None:
-            device = str(self.options.get("device", "auto"))
-            self._device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+            self._device = choose_device(str(self.options.get("device", "auto")))
             self._model, self._preprocess, self._tokenizer = load_open_clip(
                 str(self.options.get("model", "RN50")), self.options.get("pretrained", "openai"), self._device)
 

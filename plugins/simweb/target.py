@@ -7,13 +7,11 @@ deterministic and disjoint from the web.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ie.api import LabeledImage, TargetData, TargetDataset
+from ie.api import LabeledImage, TargetData, TargetDataset, cache_dir, write_atomic
 from ie_plugins.simweb.render import appearance_from_slug, render_jpeg
 from ie_plugins.simweb.world import TARGETS, TEST_BASE, TRAIN_BASE, VAL_BASE, World, get_world, set_active_target
 
@@ -21,10 +19,8 @@ SPLITS = {"train": (TRAIN_BASE, 40), "val": (VAL_BASE, 10), "test": (TEST_BASE, 
 
 
 def default_cache_dir() -> Path:
-    """``$IE_CACHE_DIR``, else ``$XDG_CACHE_HOME/ie``, else ``~/.cache/ie``."""
-    if os.environ.get("IE_CACHE_DIR"):
-        return Path(os.environ["IE_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ie"
+    """The shared cache (:func:`ie.api.cache_dir`)."""
+    return cache_dir()
 
 
 class SimWebTarget(TargetDataset):
@@ -83,16 +79,4 @@ class SimWebTarget(TargetDataset):
                 appearance = appearance_from_slug(item.path.parent.name.split("-", 1)[1])
                 assert appearance is not None
                 index = base + int(item.path.stem)
-                _write_atomic(item.path, render_jpeg(appearance, index, config.seed, config.image_size))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+                write_atomic(item.path, render_jpeg(appearance, index, config.seed, config.image_size))

@@ -14,7 +14,7 @@ import random
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ie.api import IEError, LabeledImage, TargetData, TargetDataset, hookimpl
+from ie.api import IEError, LabeledImage, TargetData, TargetDataset, cache_dir, hookimpl, write_atomic
 
 # name -> (torchvision class, {our split: constructor kwargs}, extra kwargs)
 DATASETS: dict[str, tuple[str, dict[str, dict[str, Any]], dict[str, Any]]] = {
@@ -66,7 +66,7 @@ class TorchvisionTarget(TargetDataset):
     def load(self) -> TargetData:
         if self.name not in DATASETS:
             raise IEError(f"unknown torchvision target {self.name!r}; known: {', '.join(sorted(DATASETS))}")
-        cache = Path(self.options.get("cache_dir") or Path.home() / ".cache" / "ie" / "targets")
+        cache = Path(self.options.get("cache_dir") or cache_dir("targets"))
         out_dir = cache / self.name
         manifest = out_dir / "manifest.json"
         if not manifest.is_file():
@@ -97,9 +97,7 @@ class TorchvisionTarget(TargetDataset):
             records["train"] = [r for i, r in enumerate(train) if i not in val_idx]
         if not class_names:
             class_names = [str(i) for i in range(1 + max(y for recs in records.values() for _, y in recs))]
-        tmp = out_dir / "manifest.json.tmp"
-        tmp.write_text(json.dumps({"class_names": class_names, "splits": records}))
-        os.replace(tmp, out_dir / "manifest.json")
+        write_atomic(out_dir / "manifest.json", json.dumps({"class_names": class_names, "splits": records}).encode())
 
 
 def _target_class(name: str) -> type[TorchvisionTarget]:

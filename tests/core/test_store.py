@@ -157,25 +157,49 @@ def test_state_and_stages_roundtrip(ie_run_store):
     assert ie_run_store.stage_done(0, "search")
 
 
-def test_atomic_file_on_a_full_disk_raises_enospc_and_leaves_nothing(tmp_path):
-    """torch.save through atomic_file turns a full disk into OSError(ENOSPC) (torch's own file writer raises an
-    opaque RuntimeError), and neither the temp file nor a partial target remains. The temp path is pointed at
+def test_atomic_write_on_a_full_disk_raises_enospc_and_leaves_nothing(tmp_path, monkeypatch):
+    """torch.save through atomic_write turns a full disk into OSError(ENOSPC) (torch's own file writer raises an
+    opaque RuntimeError), and neither the temp file nor a partial target remains. The temp file is pointed at
     /dev/full, which fails every write with ENOSPC."""
     import errno
+    import os
+    import tempfile
 
     import torch
 
-    from ie.store import atomic_file
+    from ie.api import atomic_write
 
     target = tmp_path / "step-0000001.pt"
-    (tmp_path / "step-0000001.pt.tmp").symlink_to("/dev/full")
+
+    def full_disk_mkstemp(dir, prefix, suffix):
+        link = Path(dir) / f"{prefix}full{suffix}"
+        link.symlink_to("/dev/full")
+        return os.open(link, os.O_WRONLY), str(link)
+
+    monkeypatch.setattr(tempfile, "mkstemp", full_disk_mkstemp)
     with pytest.raises(OSError) as info:
-        with atomic_file(target) as f:
+        with atomic_write(target) as f:
             torch.save({"weights": torch.zeros(100_000)}, f)
     assert info.value.errno == errno.ENOSPC
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+    monkeypatch.undo()
 
-    with atomic_file(target) as f:
+    with atomic_write(target) as f:
         torch.save({"weights": torch.ones(3)}, f)
     assert torch.load(target)["weights"].tolist() == [1.0, 1.0, 1.0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["step-0000001.pt"]
+
+
+def test_atomic_writes_of_one_path_from_many_threads_never_mix(tmp_path):
+    """Concurrent writers of the same file each write their own temp file: the result is one writer's whole
+    content, and no temp file is left (a fixed temp name would interleave or lose writes)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ie.api import write_atomic
+
+    target = tmp_path / "shared.bin"
+    payloads = [bytes([i]) * 200_000 for i in range(16)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda data: write_atomic(target, data), payloads))
+    assert target.read_bytes() in payloads
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.bin"]

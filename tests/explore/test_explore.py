@@ -100,17 +100,17 @@ def test_a_full_disk_stops_cleanly_and_resumes(run_dir, monkeypatch):
 
     import ie.loop.driver
     from ie.loop.driver import StopRequested
-    from ie.loop.model import ModelState
+    from ie.loop.train import TrainStage
 
     monkeypatch.setattr(ie.loop.driver, "_free_gb", lambda path: 0.25)
     with pytest.raises(StopRequested, match=r"only 0.25 GB free .*\(min_free_gb = 1.0\)"):
         Explorer(small_config(iterations=1), run_dir, progress=False).run()
     monkeypatch.undo()
 
-    def full_disk(self, iteration):
+    def full_disk(self, ctx, iteration):
         raise OSError(errno.ENOSPC, "No space left on device", str(run_dir / "checkpoints" / "step-0000001.pt.tmp"))
 
-    monkeypatch.setattr(ModelState, "train", full_disk)
+    monkeypatch.setattr(TrainStage, "run", full_disk)
     with pytest.raises(StopRequested, match="is full"):
         Explorer.resume(run_dir, progress=False).run()
     store = RunStore.open(run_dir)

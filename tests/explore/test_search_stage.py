@@ -40,12 +40,12 @@ def test_engine_that_says_stop_is_skipped_for_the_rest_of_the_run(tmp_path):
     config = ExploreConfig(images_per_query=3, options={"search": {"options": {"concurrency": 1}}})
     engines = {"quota": QuotaEngine(), "echo": EchoEngine()}
     session = SimpleNamespace(executor=ThreadExecutor(), engines=engines, engine_options=lambda name: {})
-    explorer = SimpleNamespace(session=session, store=store, config=config, console=Console(quiet=True),
-                               progress=False)
+    ctx = SimpleNamespace(session=session, store=store, config=config, console=Console(quiet=True),
+                          progress=False, check_stop=lambda: None)
     for i in range(4):
         for engine in engines:
             store.add_query(0, f"c{i}", f"text {i}", engine)
-    info = search_queries(explorer, store.queries(iteration=0, status="planned"), lambda: None)
+    info = search_queries(ctx, store.queries(iteration=0, status="planned"))
 
     assert engines["quota"].calls == 1  # the first refusal disables it; later queries are not sent
     assert info == {"searched": 8, "errors": 4}

@@ -39,7 +39,7 @@ def main(method: str, images: Path, out: Path) -> None:
     real_save = torch.save
 
     def recording_save(obj: object, f: object, *args: object, **kwargs: object) -> None:
-        saved.append(str(getattr(f, "name", f)))  # a path, or the file object atomic_file yields
+        saved.append(str(getattr(f, "name", f)))  # a path, or the file object atomic_write yields
         real_save(obj, f, *args, **kwargs)
 
     torch.save = recording_save  # type: ignore[assignment]

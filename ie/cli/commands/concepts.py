@@ -91,10 +91,11 @@ def concepts_explain(
     from rich.console import Console
     from rich.table import Table
 
-    from ie.api import Concept, IEError
+    from ie.api import IEError
     from ie.concepts import ConceptBrain, embed_vocabulary
     from ie.host.manager import get_plugin_manager
     from ie.store import RunStore
+    from ie.store.reads import stored_concepts
 
     if not RunStore.exists(run_dir):
         raise IEError(f"{run_dir} is not a run directory (no ie.sqlite)")
@@ -102,12 +103,11 @@ def concepts_explain(
     try:
         state = store.get_state("brain") or store.get_state("concepts")
         config = store.get_state("config") or {}
-        rows = store.query("SELECT id, name, text, vocabulary, synset FROM concepts ORDER BY rowid")
+        concepts = stored_concepts(store)
     finally:
         store.close()
     if state is None:
         raise IEError(f"{run_dir} has no concept-brain state yet (it is saved after the first estimate stage)")
-    concepts = [Concept(id=r[0], name=r[1], text=r[2] or "", vocabulary=r[3] or "", synset=r[4]) for r in rows]
     manager = get_plugin_manager()
     vocab_name = config.get("vocab") or (concepts[0].vocabulary if concepts else "")
     vocabulary: Any = _StoredVocabulary(vocab_name, concepts)

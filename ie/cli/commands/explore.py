@@ -64,12 +64,23 @@ def explore(
         raise typer.Exit(3) from None
 
 
-def resume(run: Path = typer.Argument(..., help="Run directory to continue.")) -> None:
-    """Continue a run after Ctrl-C, a crash or kill -9: no query, download or reward is lost or doubled."""
+def resume(
+    run: Path = typer.Argument(..., help="Run directory to continue."),
+    device: Optional[str] = typer.Option(None, help="Go on on another device: auto | cpu | cuda | cuda:N."),
+    iterations: Optional[int] = typer.Option(None, help="Total iterations: more than the run had extends it."),
+    max_hours: Optional[float] = typer.Option(None, help="New time budget for this session (0 = none)."),
+    max_images: Optional[int] = typer.Option(None, help="New budget of kept images (0 = none)."),
+    executor: Optional[str] = typer.Option(None, help="Where search/download/scoring run: local | ray."),
+) -> None:
+    """Continue a run after Ctrl-C, a crash or kill -9: no query, download or reward is lost or doubled.
+    Runtime settings may change on resume; what fixes the run's results (target, engines, vocabulary, SSL
+    method, seed, ...) may not."""
     from ie.loop.driver import Explorer, StopRequested
 
+    runtime = dict(device=device, iterations=iterations, max_hours=max_hours, max_images=max_images,
+                   executor=executor)
     try:
-        Explorer.resume(run).run()
+        Explorer.resume(run, runtime={k: v for k, v in runtime.items() if v is not None}).run()
     except StopRequested:
         raise typer.Exit(3) from None
 

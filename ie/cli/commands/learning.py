@@ -11,20 +11,14 @@ import typer
 from ie.cli.commands._options import parse_options
 
 
-def resolve_target(spec: str, cache_dir: Path) -> Any:
-    """The :class:`ie.api.TargetData` for ``--target``: a registered name, else the first plugin that accepts it."""
-    from ie.api import IEError
+def resolve_target(spec: str, cache_dir: Path | None = None) -> Any:
+    """The :class:`ie.api.TargetData` for ``--target``, resolved exactly as ``ie explore`` resolves it."""
+    from ie.api import cache_dir as shared_cache_dir
     from ie.host.manager import get_plugin_manager
+    from ie.loop.context import load_target
 
-    registry = get_plugin_manager().registry("target")
-    options = {"name": spec, "cache_dir": str(cache_dir)}
-    if spec in registry:
-        return registry.create(spec, options).load()
-    for registration in registry:
-        accepts = getattr(registration.factory, "accepts", None)
-        if accepts is not None and accepts(spec):
-            return registration.factory(options).load()
-    raise IEError(f"no target plugin accepts {spec!r}: not a folder, and not one of {', '.join(registry.names())}")
+    root = str(cache_dir or shared_cache_dir())
+    return load_target(spec, get_plugin_manager(), lambda name: {"cache_dir": root})
 
 
 def _print(result: dict[str, Any], as_json: bool) -> None:
@@ -114,18 +108,20 @@ def register(app: typer.Typer) -> None:
                                                    help="local open_clip checkpoint (default: the 'openai' tag)"),
         arch: Optional[str] = typer.Option(None, "--arch", help="timm arch (read from ie checkpoints)"),
         image_size: Optional[int] = typer.Option(None, "--image-size", help="default: the checkpoint's, or 224"),
-        cache_dir: Path = typer.Option(Path.home() / ".cache" / "ie", "--cache-dir"),
+        cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="default: the shared cache, $IE_CACHE_DIR or ~/.cache/ie"),
         device: str = typer.Option("auto", "--device"),
         batch_size: int = typer.Option(128, "--batch-size"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """kNN (k=20) and linear-probe accuracy of a checkpoint, or the CLIP oracle (incl. zero-shot)."""
         from ie.api import IEError
+        from ie.api import cache_dir as shared_cache_dir
 
         try:
             if (checkpoint is None) == (model is None):
                 raise IEError("pass exactly one of --checkpoint PATH and --model clip:NAME")
-            data = resolve_target(target, cache_dir / "targets")
+            cache_dir = cache_dir or shared_cache_dir()
+            data = resolve_target(target, cache_dir)
             if model is not None:
                 from ie.learning.evaluate import evaluate_model
 

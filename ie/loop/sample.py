@@ -1,0 +1,49 @@
+"""Stage 1, sample: concepts drawn from the concept brain, planned as queries (unique per engine and text)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any, ClassVar
+
+from ie.loop.context import RunContext
+
+PAPER_VOCABULARY = 146_347
+PAPER_TIERS = ((250, 0.8), (1000, 0.1))
+
+
+def scaled_tiers(vocabulary_size: int, queries_per_iter: int) -> list[list[float]]:
+    """The paper's tiers (top 250 -> 80% of the mass, 250-1000 -> 10%) were set for 146,347 WordNet concepts.
+    A smaller vocabulary gets boundaries at the same share of it, but never below 2x and 8x the queries per
+    iteration (so one iteration cannot exhaust the top tier); WordNet-sized ones get the paper's numbers."""
+    if vocabulary_size >= PAPER_VOCABULARY:
+        return [list(t) for t in PAPER_TIERS]
+    out = []
+    for (end, mass), floor in zip(PAPER_TIERS, (2, 8)):
+        out.append([min(end, max(round(end * vocabulary_size / PAPER_VOCABULARY), floor * queries_per_iter)), mass])
+    return out
+
+
+class SampleStage:
+    """Draws ``queries_per_iter`` concepts, adds a descriptor half the time, picks an engine per query."""
+
+    name: ClassVar[str] = "sample"
+    changes_brain: ClassVar[bool] = True  # the brain's RNG advanced: saved with the stage's mark
+
+    def run(self, ctx: RunContext, iteration: int) -> dict[str, Any]:
+        cfg = ctx.config
+        concepts = ctx.brain.sample(cfg.queries_per_iter)
+        rng = random.Random(f"{cfg.seed}:{iteration}:queries")
+        weights = cfg.engine_weights or [1.0] * len(cfg.engines)
+        planned = 0
+        for concept in concepts:
+            descriptor = None
+            if ctx.descriptors is not None and rng.random() < 0.5:
+                options = ctx.descriptors.descriptors(concept, 5)
+                descriptor = rng.choice(options) if options else None
+            text = f"{descriptor} {concept.name}" if descriptor else concept.name
+            engine = rng.choices(cfg.engines, weights=weights)[0]
+            if ctx.store.searched(engine, text):
+                continue  # the same query on the same engine is never searched twice in a run
+            ctx.store.add_query(iteration, concept.id, text, engine, descriptor)
+            planned += 1
+        return {"planned": planned}

@@ -1,0 +1,59 @@
+"""Named read queries for what a run shows people (summary, report, export, ``ie concepts``): the only SQL
+outside :mod:`ie.store.run_store`, kept in the store package like every other query."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ie.api import Concept
+from ie.store.run_store import RunStore
+
+
+def top_concepts(store: RunStore, iteration: int | None = None, limit: int = 5) -> list[tuple[str, float]]:
+    """(concept name, reward) of the best-rewarded queries, of one iteration or of the whole run."""
+    sql = ("SELECT c.name, r.value FROM concept_rewards r JOIN concepts c ON c.id = r.concept_id "
+           + ("WHERE r.iteration=? " if iteration is not None else "") + "ORDER BY r.value DESC LIMIT ?")
+    params = (iteration, limit) if iteration is not None else (limit,)
+    return [(row[0], row[1]) for row in store.query(sql, params)]
+
+
+def failed_download_count(store: RunStore, iteration: int) -> int:
+    return int(store.query("SELECT COUNT(*) FROM downloads WHERE iteration=? AND outcome != 'ok'", (iteration,))[0][0])
+
+
+def concept_best_images(store: RunStore, concept_name: str, limit: int) -> list[tuple[Path, float]]:
+    """The best-rewarded images (path relative to the run, reward) that queries of ``concept_name`` found."""
+    rows = store.query(
+        "SELECT DISTINCT i.path, r.value FROM concepts c JOIN queries q ON q.concept_id = c.id "
+        "JOIN hits h ON h.query_id = q.id JOIN downloads d ON d.url = h.url JOIN images i ON i.sha256 = d.sha256 "
+        "JOIN image_rewards r ON r.sha256 = i.sha256 WHERE c.name = ? ORDER BY r.value DESC LIMIT ?",
+        (concept_name, limit))
+    return [(Path(r[0]), float(r[1])) for r in rows]
+
+
+def engine_totals(store: RunStore) -> list[tuple[str, int, int, int]]:
+    """Per engine: queries, hits, failed queries."""
+    rows = store.query("SELECT engine, COUNT(*), SUM(n_hits), SUM(status='failed') FROM queries GROUP BY engine")
+    return [(r[0], int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows]
+
+
+def rewarded_images(store: RunStore) -> list[tuple[str, str, str | None, float, str | None, str | None]]:
+    """Every rewarded image, best first: (sha256, path, source url, reward, a concept that found it, licence)."""
+    rows = store.query(
+        "SELECT i.sha256, i.path, i.source_url, r.value, "
+        "(SELECT c.name FROM downloads d JOIN hits h ON h.url = d.url JOIN queries q ON q.id = h.query_id "
+        " JOIN concepts c ON c.id = q.concept_id WHERE d.sha256 = i.sha256 LIMIT 1), "
+        "(SELECT h.license FROM downloads d JOIN hits h ON h.url = d.url WHERE d.sha256 = i.sha256 LIMIT 1) "
+        "FROM images i JOIN image_rewards r ON r.sha256 = i.sha256 ORDER BY r.value DESC, i.sha256")
+    return [(r[0], r[1], r[2], float(r[3]), r[4], r[5]) for r in rows]
+
+
+def stored_concepts(store: RunStore) -> list[Concept]:
+    """The run's vocabulary as it was stored, in its original order."""
+    rows = store.query("SELECT id, name, text, vocabulary, synset FROM concepts ORDER BY rowid")
+    return [Concept(id=r[0], name=r[1], text=r[2] or "", vocabulary=r[3] or "", synset=r[4]) for r in rows]
+
+
+__all__: list[Any] = ["concept_best_images", "engine_totals", "failed_download_count", "rewarded_images",
+                      "stored_concepts", "top_concepts"]
