@@ -18,10 +18,6 @@ from typing import Any
 from ie.api import IEError
 
 SECRET_PATTERN = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|CLIENT_ID)$", re.IGNORECASE)
-KNOWN_SECRETS = [
-    "FLICKR_API_KEY", "FLICKR_API_SECRET", "GOOGLE_API_KEY", "GOOGLE_CSE_ID",
-    "OPENVERSE_CLIENT_ID", "OPENVERSE_CLIENT_SECRET",
-]
 
 
 def _f(default: Any, help: str, **kw: Any) -> Any:
@@ -145,10 +141,11 @@ def user_secrets() -> dict[str, str]:
     return {str(k): str(v) for k, v in read_toml(path).get("secrets", {}).items()}
 
 
-def secrets_status() -> dict[str, str]:
-    """For each known secret: 'set (env)', 'set (user config)' or 'missing'; never the value."""
+def secrets_status(names: list[str]) -> dict[str, str]:
+    """For each secret in ``names`` (the environment variables plugins declare in ``SECRETS``): 'set (env)',
+    'set (user config)' or 'missing'; never the value."""
     from_file = user_secrets()
     return {
         name: "set (env)" if os.environ.get(name) else "set (user config)" if from_file.get(name) else "missing"
-        for name in KNOWN_SECRETS
+        for name in names
     }

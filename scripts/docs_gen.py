@@ -135,11 +135,15 @@ def config_reference() -> str:
 
 
 def secrets_table() -> str:
-    from ie.config import KNOWN_SECRETS
+    """Generated from what each plugin declares (its factory's ``SECRETS``)."""
+    from ie.host.manager import get_plugin_manager
 
-    used_by = {"FLICKR": "flickr", "GOOGLE": "google", "OPENVERSE": "openverse"}
-    rows = ["| variable | engine |", "|---|---|"]
-    rows += [f"| `{name}` | `{used_by.get(name.split('_')[0], '?')}` |" for name in KNOWN_SECRETS]
+    manager = get_plugin_manager()
+    rows = ["| variable | plugin |", "|---|---|"]
+    for registry in manager.registries.values():
+        for registration in registry:
+            rows += [f"| `{name}` | `{registration.kind} {registration.name}` |"
+                     for name in getattr(registration.factory, "SECRETS", ())]
     return "\n".join(rows) + "\n"
 
 

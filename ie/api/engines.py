@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ie.api.errors import MissingCredentialsError, RateLimitedError
+from ie.api.options import Option
 from ie.api.ratelimit import RateLimiter, TokenBucket
 from ie.api.types import Hit, SearchPage
 
@@ -49,6 +50,14 @@ class SearchEngine(ABC):
     # True for engines whose hits live on this machine (simweb, local over HTTP): the downloader's
     # SSRF guard then allows loopback/private addresses for this engine's URLs.
     serves_private_urls: ClassVar[bool] = False
+
+    # the options every engine takes (``[options.engine.<name>]``); engines extend it: OPTIONS = SearchEngine.OPTIONS + (...)
+    # environment variables (or [secrets] keys of the user config) the engine reads: `ie config show` lists them
+    SECRETS: ClassVar[tuple[str, ...]] = ()
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("rate_per_second", float, None, "requests per second (default: the engine's published limit)"),
+        Option("burst", float, None, "requests allowed at once before the rate applies"),
+    )
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         self.options = dict(options or {})

@@ -6,7 +6,7 @@ import importlib
 import json
 import pkgutil
 import sys
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
@@ -41,6 +41,11 @@ def root(
     """internet-explorer: targeted representation learning on the open web."""
 
 
+def _schema(manager: Any, kind: str, name: str) -> list[dict[str, Any]] | None:
+    options = manager.registry(kind).get(name).options
+    return None if options is None else [option.as_json() for option in options]
+
+
 @app.command("plugins")
 def plugins_command(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """List plugins: name, kind, distribution, version, status (broken plugins show their error)."""
@@ -58,6 +63,8 @@ def plugins_command(as_json: bool = typer.Option(False, "--json", help="Print JS
             "version": info.version,
             "status": info.status,
             "error": info.error,
+            # each provided name's typed options (null: the plugin declares none and takes any key)
+            "options": {f"{kind}:{name}": _schema(manager, kind, name) for kind, name in info.provides},
         })
     from ie.learning.starts import list_starts
 
@@ -98,9 +105,10 @@ def config_show(
 ) -> None:
     """The effective configuration and which secrets are set (values are never shown)."""
     from ie.config import load_config, secrets_status, user_config_path
+    from ie.host.manager import get_plugin_manager
 
     effective = load_config(config).to_dict()
-    secrets = secrets_status()
+    secrets = secrets_status(get_plugin_manager().declared_secrets())
     if as_json:
         typer.echo(json.dumps({"explore": effective, "secrets": secrets}, indent=2))
         return

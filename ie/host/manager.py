@@ -190,7 +190,9 @@ class PluginManager:
                      options: Sequence[Option] | None = None) -> None:
             if self.trace:
                 print(f"[ie plugins] {plugin}: register {kind} {name!r}", file=sys.stderr)
-            schema = options if options is not None else getattr(factory, "OPTIONS", None)
+            # a class's own OPTIONS only: a subclass that declares none (a third-party engine) stays untyped
+            schema = options if options is not None else vars(factory).get("OPTIONS") if isinstance(factory, type) \
+                else getattr(factory, "OPTIONS", None)
             self.registries[kind].add(Registration(kind, name, factory, plugin, help,
                                                    tuple(schema) if schema is not None else None))
             info.provides.append((kind, name))
@@ -218,6 +220,11 @@ class PluginManager:
 
     def create(self, kind: str, name: str, options: Mapping[str, Any] | None = None) -> Any:
         return self.registry(kind).create(name, options)
+
+    def declared_secrets(self) -> list[str]:
+        """The environment variables every registered plugin declares it reads (its factory's ``SECRETS``)."""
+        names = [s for registry in self.registries.values() for r in registry for s in getattr(r.factory, "SECRETS", ())]
+        return list(dict.fromkeys(names))
 
     @property
     def hook(self) -> Any:

@@ -19,6 +19,8 @@ from ie.api import (
     DescriptorProvider,
     Executor,
     cache_dir,
+    check_options,
+    nearest,
     IEError,
     RewardFunction,
     RunEvent,
@@ -49,6 +51,7 @@ class Session:
     @classmethod
     def build(cls, config: ExploreConfig, run_dir: Path, manager: PluginManager | None = None) -> Session:
         session = cls(config, Path(run_dir), manager or get_plugin_manager())
+        check_option_tables(config, session.manager)
         secrets = user_secrets()
         for name in config.engines:
             options = {**session.engine_options(name), "secrets": secrets}
@@ -102,6 +105,28 @@ class Session:
             engine.close()
         for observer in self.observers:
             observer.close()
+
+
+# [options.<table>] tables the core itself reads, beside one per plugin kind
+CORE_OPTION_TABLES = {"download": ("options",), "search": ("options",), "concepts": ("brain",)}
+
+
+def check_option_tables(config: ExploreConfig, manager: PluginManager) -> None:
+    """Every ``[options.<kind>.<name>]`` table names a known kind and an installed plugin, and its keys are
+    that plugin's declared options (typed plugins): a misspelling is an error naming the nearest choice."""
+    kinds = sorted(set(manager.registries) | set(CORE_OPTION_TABLES))
+    for kind, tables in config.options.items():
+        if kind not in kinds:
+            raise IEError(f"unknown options table [options.{kind}]{nearest(kind, kinds)}; tables: {', '.join(kinds)}")
+        if not isinstance(tables, dict):
+            raise IEError(f"[options.{kind}] must hold one table per plugin, e.g. [options.{kind}.NAME]")
+        names = list(CORE_OPTION_TABLES.get(kind, ())) or manager.registry(kind).names()
+        for name, table in tables.items():
+            if name not in names:
+                raise IEError(f"[options.{kind}.{name}]: no {kind} is called {name!r}{nearest(name, names)}; "
+                              f"installed: {', '.join(names)}")
+            if kind in manager.registries:
+                check_options(kind, name, manager.registry(kind).get(name).options, table)
 
 
 def load_target(spec: str, manager: PluginManager,

@@ -120,8 +120,8 @@ class Explorer:
         self.session = session = Session.build(cfg, self.run_dir, self.manager)
         with self.console.status("loading target, vocabulary and embeddings"):
             target = session.load_target()
-            vocab_extra = {"class_names": target.class_names} if cfg.vocab == "labels" else {}
-            vocabulary = session.create("vocabulary", cfg.vocab, **vocab_extra)
+            # every vocabulary may use the target's class names (the `labels` one is made of them)
+            vocabulary = session.create("vocabulary", cfg.vocab, class_names=list(target.class_names))
             concepts = list(vocabulary.concepts())
             embedder = session.create("embedder", cfg.embedder)
             embeddings = embed_vocabulary(vocabulary, embedder, cache_dir() / "embeddings")

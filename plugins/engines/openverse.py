@@ -26,6 +26,7 @@ from ie.api import (
     get_secret,
     hookimpl,
 )
+from ie.api import Option
 from ie_plugins.engines import _http
 
 BASE_URL = "https://api.openverse.org"
@@ -43,6 +44,11 @@ class OpenverseEngine(SearchEngine):
     default_burst: ClassVar[float] = 2.0
     authenticated_rate_per_second: ClassVar[float] = 100 / 60
     authenticated_page_size: ClassVar[int] = 500
+
+    SECRETS = ("OPENVERSE_CLIENT_ID", "OPENVERSE_CLIENT_SECRET")
+    OPTIONS = SearchEngine.OPTIONS + _http.HTTP_OPTIONS + (
+        *(Option(key, str, None, "passed to the Openverse API as is") for key in PASSTHROUGH),
+    )
 
     def __init__(self, options: Mapping[str, Any] | None = None, clock: Callable[[], float] = time.time):
         super().__init__(options)

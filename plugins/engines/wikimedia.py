@@ -26,6 +26,7 @@ from ie.api import (
     SearchPage,
     hookimpl,
 )
+from ie.api import Option
 from ie_plugins.engines import _http
 
 API_URL = "https://commons.wikimedia.org/w/api.php"
@@ -40,6 +41,12 @@ class WikimediaEngine(SearchEngine):
     max_results: ClassVar[int | None] = 10000  # CirrusSearch refuses offsets past 10000
     default_rate_per_second: ClassVar[float] = 1.0
     default_burst: ClassVar[float] = 2.0
+
+    OPTIONS = SearchEngine.OPTIONS + _http.HTTP_OPTIONS + (
+        Option("thumb_width", int, 512, "width of the thumbnail URL returned"),
+        Option("filetype", str, "bitmap", "MediaWiki filetype filter"),
+        Option("maxlag", int, 5, "MediaWiki maxlag, seconds"),
+    )
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)

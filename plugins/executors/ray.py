@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from ie.api import Executor, IEError, TokenBucket, hookimpl
+from ie.api import Option
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -68,6 +69,14 @@ def _apply(fn: Callable[..., Any], *args: Any) -> Any:
 class RayExecutor(Executor):
     """Options: ``address`` (``auto``, ``ray://host:10001``; none = start a local instance), ``num_cpus``
     (local instance only), ``cpus_per_task`` (default 1), ``runtime_env`` (passed to ``ray.init``)."""
+
+    OPTIONS = (
+        Option("address", str, None, "a Ray cluster (auto, ray://head:10001); none: a local Ray instance"),
+        Option("num_cpus", int, None, "CPUs of the local instance"),
+        Option("cpus_per_task", float, 1, "CPUs each task reserves"),
+        Option("runtime_env", dict, None, "Ray runtime_env for the workers"),
+    )
+
 
     name = "ray"
     remote = True

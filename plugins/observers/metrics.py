@@ -9,10 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from ie.api import RunEvent, RunObserver, hookimpl
+from ie.api import Option
 
 
 class MetricsWriter(RunObserver):
     """``events.jsonl`` gets every event; ``metrics.csv`` and ``tensorboard/`` get iteration metrics."""
+
+    OPTIONS = (Option("tensorboard", bool, True, "also write TensorBoard scalars"),)
+
 
     name = "metrics"
 

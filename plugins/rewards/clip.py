@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ie.api import Featurizer, IEError, RewardFunction, choose_device, hookimpl, load_open_clip
+from ie.api import Option
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -24,6 +25,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 class CLIPReward(RewardFunction):
     name = "clip"
+
+    OPTIONS = (
+        Option("mode", str, "images", "images (kNN to the target in CLIP space) | text (zero-shot to the class names)"),
+        Option("k", int, 15, "neighbours in the target set"),
+        Option("batch_size", int, 64, "images per CLIP forward pass"),
+        Option("device", str, "auto", "auto | cpu | cuda"),
+        Option("model", str, "RN50", "open_clip architecture"),
+        Option("pretrained", str, "openai", "a pretrained tag or a local checkpoint file"),
+        Option("templates", str, "openai", "zero-shot prompt templates: openai | simple"),
+        Option("top_n", int, 10, "a concept's reward: mean of its top-n image rewards"),
+    )
 
     def __init__(self, options: dict[str, Any] | None = None):
         super().__init__(options)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ie.api import Featurizer, IEError, RewardFunction, hookimpl
+from ie.api import Option
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -25,6 +26,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 class KNNReward(RewardFunction):
     name = "knn"
+
+    OPTIONS = (
+        Option("k", int, 15, "neighbours in the target set (paper: 15)"),
+        Option("chunk_size", int, 4096, "images scored per matrix product"),
+        Option("device", str, "cpu", "where the similarity runs"),
+        Option("backend", str, "torch", "torch | faiss"),
+        Option("center", bool, False, "subtract the target mean before the cosine"),
+        Option("top_n", int, 10, "a concept's reward: mean of its top-n image rewards"),
+    )
 
     def __init__(self, options: dict[str, Any] | None = None):
         super().__init__(options)

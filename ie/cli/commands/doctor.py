@@ -103,8 +103,9 @@ def check_credentials(today: Optional[date] = None) -> list[Check]:
     from ie.host.manager import get_plugin_manager
 
     today = today or date.today()
-    secrets = secrets_status()
-    engines = set(get_plugin_manager().registry("engine").names())
+    manager = get_plugin_manager()
+    secrets = secrets_status(manager.declared_secrets())
+    engines = set(manager.registry("engine").names())
 
     def status(*names: str) -> str:
         return ", ".join(f"{n} {secrets[n]}" for n in names)

@@ -1,0 +1,87 @@
+"""Typed plugin options: declared schemas, unknown keys refused with the nearest name, `ie plugins --json`
+shows them, and the docs name only tables and keys that exist."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ie.api import IEError, Option, check_options
+from ie.config import ExploreConfig
+from ie.host.manager import PluginManager
+from ie.loop.context import check_option_tables
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def manager() -> PluginManager:
+    return PluginManager()
+
+
+def test_misspelt_engine_option_names_the_nearest(manager):
+    with pytest.raises(IEError, match=r"unknown option 'thumb_widht' for engine 'wikimedia' \(did you mean 'thumb_width'\?\)"):
+        manager.create("engine", "wikimedia", {"thumb_widht": 256})
+
+
+def test_wrong_type_is_refused(manager):
+    with pytest.raises(IEError, match="option 'k' of reward 'knn' must be int, not str"):
+        manager.create("reward", "knn", {"k": "fifteen"})
+
+
+def test_declared_options_and_host_keys_pass(manager):
+    reward = manager.create("reward", "knn", {"k": 5, "center": True, "seed": 3, "cache_dir": "/tmp/x"})
+    assert reward.k == 5 and reward.center is True
+    ssl = manager.create("ssl", "mocov3", {"base_lr": 1, "freeze_bn_stats": True})
+    assert ssl.options["base_lr"] == 1
+
+
+def test_untyped_plugins_take_any_key():
+    check_options("engine", "legacy", None, {"anything": 1})
+    with pytest.raises(IEError, match="its options: a, b"):
+        check_options("engine", "typed", (Option("a"), Option("b")), {"c": 1})
+
+
+def test_config_tables_are_checked_before_a_run(manager):
+    with pytest.raises(IEError, match=r"\[options.engines\] \(did you mean 'engine'\?\)"):
+        check_option_tables(ExploreConfig(options={"engines": {"flickr": {}}}), manager)
+    with pytest.raises(IEError, match=r"no engine is called 'flikr' \(did you mean 'flickr'\?\)"):
+        check_option_tables(ExploreConfig(options={"engine": {"flikr": {}}}), manager)
+    with pytest.raises(IEError, match="unknown option 'licence' for engine 'flickr'"):
+        check_option_tables(ExploreConfig(options={"engine": {"flickr": {"licence": "4"}}}), manager)
+    check_option_tables(ExploreConfig(options={"engine": {"flickr": {"license": "4,5"}},
+                                               "download": {"options": {"timeout": 20}}}), manager)
+
+
+def test_plugins_json_shows_each_schema():
+    out = subprocess.run([sys.executable, "-m", "ie", "plugins", "--json"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    schemas = {key: value for row in json.loads(out.stdout) for key, value in row["options"].items()}
+    flickr = {o["name"]: o for o in schemas["engine:flickr"]}
+    assert flickr["license"]["type"] == "str" and flickr["rate_per_second"]["type"] == "float"
+    assert {o["name"] for o in schemas["ssl:mocov3"]} >= {"base_lr", "momentum", "backbone_lr_scale"}
+    typed = [k for k, v in schemas.items() if v is not None]
+    assert len(typed) >= 16, typed
+
+
+def test_docs_name_only_tables_plugins_and_keys_that_exist(manager):
+    """Every ``[options.KIND.NAME]`` table in the docs (and the keys written under it) exists."""
+    checked = 0
+    for page in [*sorted((REPO / "docs").rglob("*.md")), REPO / "README.md"]:
+        text = page.read_text()
+        for match in re.finditer(r"\[(?:explore\.)?options\.([a-z_]+)\.([a-z0-9_-]+)\]((?:\n[a-z_]+ *=[^\n]*)*)", text):
+            kind, name, body = match.groups()
+            table = {line.split("=")[0].strip(): None for line in body.strip().splitlines() if "=" in line}
+            config = ExploreConfig(options={kind: {name: table}})
+            try:
+                check_option_tables(config, manager)
+            except IEError as err:
+                if "must be" not in str(err):  # a None placeholder value is not a type error worth failing on
+                    raise AssertionError(f"{page.relative_to(REPO)}: {err}") from err
+            checked += 1
+    assert checked >= 3

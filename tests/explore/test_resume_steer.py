@@ -1,0 +1,36 @@
+"""`ie resume` may change runtime settings (device, iterations, budgets), never the run spec."""
+
+from __future__ import annotations
+
+import pytest
+
+from ie.api import IEError
+from ie.config import ExploreConfig
+from ie.loop.driver import RUNTIME_FIELDS, Explorer, steer
+from ie.store import RunStore
+
+
+def test_runtime_fields_change_and_spec_fields_are_refused():
+    config = ExploreConfig(iterations=2, device="cpu")
+    steered = steer(config, {"device": "cuda", "iterations": 20, "max_hours": 1.5}, "runs/x")
+    assert (steered.device, steered.iterations, steered.max_hours) == ("cuda", 20, 1.5)
+    assert steered.target == config.target and steered.seed == config.seed
+    with pytest.raises(IEError, match=r"seed cannot change on resume: it is part of the run spec .* \(it is 0\)"):
+        steer(config, {"seed": 1}, "runs/x")
+    with pytest.raises(IEError, match="unknown setting 'devise'"):
+        steer(config, {"devise": "cuda"}, "runs/x")
+    assert steer(config, {"target": config.target}, "runs/x") == config  # the same value is no change
+    assert {"device", "iterations", "max_hours", "max_images"} <= RUNTIME_FIELDS
+
+
+def test_resume_stores_the_new_runtime_settings(tmp_path):
+    run = tmp_path / "run"
+    explorer = Explorer(ExploreConfig(iterations=1), run, progress=False)
+    explorer.store.close()
+    resumed = Explorer.resume(run, runtime={"iterations": 3, "device": "cpu"}, progress=False)
+    assert resumed.config.iterations == 3
+    resumed.store.close()
+    with RunStore.open(run) as store:
+        assert store.get_state("config")["iterations"] == 3
+    with pytest.raises(IEError, match="vocab cannot change on resume"):
+        Explorer.resume(run, runtime={"vocab": "wordnet"}, progress=False)
