@@ -32,8 +32,9 @@ def atomic_write(path: str | Path, *, fsync: bool = False) -> Iterator[BinaryIO]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp, "wb") as handle:  # opened by path, so ``handle.name`` says which file is being written
             yield handle
             if fsync:
                 handle.flush()

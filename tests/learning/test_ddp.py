@@ -51,6 +51,8 @@ def test_two_gloo_ranks_hold_identical_weights_and_rank0_alone_writes(
     assert len(set(rank0["checksums"])) == 4  # and the weights did move each step
     assert rank0["losses"] == rank1["losses"] and len(rank0["losses"]) == 3  # averaged over ranks
     assert rank1["saved"] == []  # rank 1 never wrote
-    assert [Path(p).name for p in rank0["saved"]] == ["step-0000002.pt.tmp", "step-0000003.pt.tmp"]
+    names = [Path(p).name for p in rank0["saved"]]  # atomic writes: a unique temp sibling of each checkpoint
+    assert [n.startswith(f".step-000000{i}.pt.") and n.endswith(".tmp") for i, n in zip((2, 3), names)] == [True, True]
+    assert len(names) == 2
     assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == ["step-0000002.pt", "step-0000003.pt"]
     assert rank0["checkpoint"] == rank1["checkpoint"] == str(tmp_path / "ck" / "step-0000003.pt")
