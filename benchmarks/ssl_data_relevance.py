@@ -108,9 +108,10 @@ def main() -> None:
     from ie.learning.evaluate import evaluate_featurizer
     from ie.learning.features import ModelFeaturizer
     from ie.host.manager import get_plugin_manager
-    from ie.learning.train import Trainer, resolve_device
+    from ie.api import choose_device
+    from ie.learning.train import Trainer
 
-    device = resolve_device(args.device)
+    device = choose_device(args.device)
     pm = get_plugin_manager()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

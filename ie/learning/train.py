@@ -68,7 +68,6 @@ def resolve_finetune(mode: str, pretrained: bool) -> str:
     return ("gentle" if pretrained else "full") if mode == "auto" else mode
 
 
-resolve_device = choose_device  # the name benchmarks and older code use
 
 
 def seed_everything(seed: int) -> None:
@@ -146,7 +145,7 @@ class Trainer:
                           f"split evenly over {self.world_size} process(es), not {batch_size}")
         self.method, self.arch, self.image_size, self.batch_size = method, arch, image_size, batch_size
         self.checkpoint_dir = Path(checkpoint_dir)
-        self.device = resolve_device(distributed.device_for_rank(device))
+        self.device = choose_device(distributed.device_for_rank(device))
         self.seed, self.num_workers, self.checkpoint_every = seed, num_workers, checkpoint_every
         self.grad_clip, self.keep_checkpoints = grad_clip, keep_checkpoints
         self.on_cuda = self.device.startswith("cuda")

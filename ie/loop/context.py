@@ -75,17 +75,16 @@ class Session:
             self._executor = self.create("executor", self.config.executor)
         return self._executor
 
+    def plugin_options(self, kind: str, plugin: str) -> dict[str, Any]:
+        """Plugin ``plugin``'s config table plus what the host gives every plugin (seed, cache_dir)."""
+        return {"seed": self.config.seed, "cache_dir": str(cache_dir()), **self.config.plugin_options(kind, plugin)}
+
     def create(self, kind: str, plugin: str, **extra: Any) -> Any:
-        """An instance of plugin ``plugin`` of ``kind`` with its config options (+ ``extra``, seed, cache_dir)."""
-        options = {**self.config.plugin_options(kind, plugin), **extra}
-        options.setdefault("seed", self.config.seed)
-        options.setdefault("cache_dir", str(cache_dir()))
-        return self.manager.create(kind, plugin, options)
+        """An instance of plugin ``plugin`` of ``kind`` with its options (:meth:`plugin_options`) + ``extra``."""
+        return self.manager.create(kind, plugin, {**self.plugin_options(kind, plugin), **extra})
 
     def load_target(self) -> TargetData:
-        return load_target(self.config.target, self.manager,
-                           lambda name: {**self.config.plugin_options("target", name), "seed": self.config.seed,
-                                         "cache_dir": str(cache_dir())})
+        return load_target(self.config.target, self.manager, lambda name: self.plugin_options("target", name))
 
     def emit(self, kind: str, iteration: int | None = None, **data: Any) -> None:
         event = RunEvent(kind, self.run_dir, iteration, data)

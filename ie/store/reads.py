@@ -4,8 +4,6 @@ outside :mod:`ie.store.run_store`, kept in the store package like every other qu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
 from ie.api import Concept
 from ie.store.run_store import RunStore
 
@@ -55,5 +53,5 @@ def stored_concepts(store: RunStore) -> list[Concept]:
     return [Concept(id=r[0], name=r[1], text=r[2] or "", vocabulary=r[3] or "", synset=r[4]) for r in rows]
 
 
-__all__: list[Any] = ["concept_best_images", "engine_totals", "failed_download_count", "rewarded_images",
+__all__ = ["concept_best_images", "engine_totals", "failed_download_count", "rewarded_images",
                       "stored_concepts", "top_concepts"]
