@@ -104,6 +104,7 @@ class SimWebServer:
 
     def __init__(self, port: int = 0):
         self._httpd: _Server | None = None
+        self._closed = threading.Event()
         try:
             self._httpd = _Server(("127.0.0.1", port), _Handler)
         except OSError:
@@ -116,9 +117,34 @@ class SimWebServer:
         self.port = int(self._httpd.server_address[1]) if self._httpd else port
         self.base_url = f"http://127.0.0.1:{self.port}"
         if self._httpd is not None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever, name=f"simweb-{self.port}",
-                                            daemon=True)
-            self._thread.start()
+            self._serve()
+        else:  # borrowed: when the holder exits, take the port over so our URLs keep answering
+            threading.Thread(target=self._watch_holder, name=f"simweb-watch-{self.port}", daemon=True).start()
+
+    @property
+    def borrowed(self) -> bool:
+        """True while another process's server answers this server's URLs."""
+        return self._httpd is None
+
+    def _serve(self) -> None:
+        assert self._httpd is not None
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name=f"simweb-{self.port}", daemon=True)
+        self._thread.start()
+
+    def _watch_holder(self, interval: float = 0.2) -> None:
+        while not self._closed.wait(interval):
+            if _is_simweb(self.port):
+                continue
+            try:
+                self._httpd = _Server(("127.0.0.1", self.port), _Handler)
+            except OSError:  # someone else bound it first; if it is a simweb server we keep borrowing
+                continue
+            if self._closed.is_set():
+                self._httpd.server_close()
+                self._httpd = None
+                return
+            self._serve()
+            return
 
     def url_for(self, slug: str, index: int, seed: int = 0, image_size: int = 64) -> str:
         return f"{self.base_url}{world_prefix(seed, image_size)}/img/{slug}/{int(index)}.jpg"
@@ -136,6 +162,7 @@ class SimWebServer:
         return f"{prefix}/{kind}/{slug}-{int(index)}.jpg"
 
     def close(self) -> None:
+        self._closed.set()
         if self._httpd is None:
             return
         self._httpd.shutdown()

@@ -46,3 +46,39 @@ def test_serves_images_and_broken_urls() -> None:
 
 def test_one_server_per_process() -> None:
     assert get_server() is get_server()
+
+
+def test_borrowed_port_is_taken_over_when_its_holder_exits() -> None:
+    """Two runs share one simweb port; when the run holding it ends, the other keeps its URLs alive."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from ie_plugins.simweb.server import SimWebServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from ie_plugins.simweb.server import SimWebServer; "
+         f"SimWebServer({port}); print('up', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    borrower = None
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "up"
+        borrower = SimWebServer(port)
+        assert borrower.borrowed and borrower.port == port
+        url = borrower.url_for("blue-striped-star", 3)
+        assert httpx.get(url, timeout=10).status_code == 200
+        holder.kill()
+        holder.wait()
+        deadline = time.monotonic() + 20
+        while borrower.borrowed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not borrower.borrowed
+        assert httpx.get(url, timeout=10).status_code == 200
+    finally:
+        holder.kill()
+        if borrower is not None:
+            borrower.close()
