@@ -75,9 +75,6 @@ def resume(run_dir: str | Path, *, progress: bool = True, **runtime: Any) -> Pat
 
 def open_run(run_dir: str | Path) -> RunStore:
     """The store of an existing run, to read its metrics, queries, images and rewards (a context manager)."""
-    from ie.api import IEError
     from ie.store import RunStore
 
-    if not RunStore.exists(run_dir):
-        raise IEError(f"{run_dir} is not a run directory (no ie.sqlite)")
-    return RunStore.open(run_dir, reconcile=False)
+    return RunStore.open_existing(run_dir)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ie.api import IEError
+from ie.api import IEError, nearest
 
 SECRET_PATTERN = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|CLIENT_ID)$", re.IGNORECASE)
 
@@ -73,6 +73,26 @@ class ExploreConfig:
     allow_private_hosts: bool = _f(False, "Let the downloader fetch private/loopback addresses.")
     options: dict[str, dict[str, dict[str, Any]]] = _f({}, "Plugin options: [options.<kind>.<name>] tables.")
 
+    def __post_init__(self) -> None:
+        """Refuse a value of the wrong type or outside its choices, naming the field (TOML, CLI and library alike)."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            kind = _FIELD_TYPES[f.type]
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+                setattr(self, f.name, value)
+            if kind is list and isinstance(value, tuple):
+                value = list(value)
+                setattr(self, f.name, value)
+            if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+                raise IEError(f"config {f.name} = {value!r}: must be {kind.__name__} ({f.metadata['help']})")
+        for name, choices in CHOICES.items():
+            value = getattr(self, name)
+            if value not in choices:
+                raise IEError(f"config {name} = {value!r}: use one of {', '.join(choices)}{nearest(value, choices)}")
+        if not all(isinstance(engine, str) for engine in self.engines):
+            raise IEError(f"config engines = {self.engines!r}: must be a list of engine names")
+
     def plugin_options(self, kind: str, name: str) -> dict[str, Any]:
         return dict(self.options.get(kind, {}).get(name, {}))
 
@@ -84,8 +104,15 @@ class ExploreConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise IEError(f"unknown config keys: {', '.join(unknown)} (see `ie config show`)")
+            hints = "".join(nearest(key, names) for key in unknown)
+            raise IEError(f"unknown config keys: {', '.join(unknown)}{hints} (see `ie config show`)")
         return cls(**data)
+
+
+# the run-level choices a typo in must stop a run before it starts (plugin names are checked by their registries)
+CHOICES = {"policy": ("gp", "random", "no-gp"), "finetune": ("auto", "gentle", "full")}
+_FIELD_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list[str]": list, "list[float]": list,
+                "dict[str, dict[str, dict[str, Any]]]": dict}
 
 
 def user_config_path() -> Path:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterable, Sequence
+
+
+def nearest(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or ''."""
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 class IEError(Exception):
@@ -25,7 +32,8 @@ class DuplicatePluginError(PluginError):
 class UnknownPluginError(PluginError):
     def __init__(self, kind: str, name: str, available: Sequence[str]):
         choices = ", ".join(sorted(available)) or "none"
-        super().__init__(f"no {kind} named {name!r}; available: {choices} (see `ie plugins`)")
+        super().__init__(f"no {kind} named {name!r}{nearest(name, available)}; available: {choices} "
+                         "(see `ie plugins`)")
         self.kind, self.name = kind, name
 
 

@@ -8,12 +8,11 @@ A factory without a schema takes any key (untyped, listed as such)."""
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ie.api.errors import IEError
+from ie.api.errors import IEError, nearest
 
 # keys the host itself puts into a plugin's options (never in a user's table, always accepted)
 HOST_KEYS = frozenset({"seed", "cache_dir", "name", "secrets", "class_names"})
@@ -37,12 +36,6 @@ def options_from_defaults(defaults: Mapping[str, Any], help: Mapping[str, str] |
     """A schema from a plugin's table of defaults (the type of each default is the option's type)."""
     return tuple(Option(k, float if isinstance(v, float) else type(v) if v is not None else object, v,
                         (help or {}).get(k, "")) for k, v in defaults.items())
-
-
-def nearest(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``choices``, or ''."""
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 def _type_ok(option: Option, value: Any) -> bool:

@@ -102,6 +102,33 @@ class DownloadOutcome:
     def ok(self) -> bool:
         return self.outcome is Outcome.OK
 
+    @property
+    def transient(self) -> bool:
+        """A failure that may heal if the URL is tried again later (timeout, connection or DNS error, 408, 425,
+        429, 5xx); every other outcome is permanent (404/410, not an image, too big, refused by policy, ...)."""
+        if self.outcome is Outcome.HTTP_ERROR:
+            return self.status_code in TRANSIENT_STATUS
+        return self.outcome in TRANSIENT_OUTCOMES
+
+
+TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+TRANSIENT_OUTCOMES = frozenset({Outcome.TIMEOUT, Outcome.CONNECTION_ERROR, Outcome.DNS_ERROR})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How later runs retry a URL whose failure was transient: at most ``max_attempts`` runs try it (counted in
+    the run store), the n-th retry no sooner than ``backoff * 2**(n-1)`` seconds after the last failure."""
+
+    max_attempts: int = 3
+    backoff: float = 30.0
+
+    def retry_after(self, attempts: int, failed_at: float) -> float | None:
+        """When the URL may be tried again after its ``attempts``-th transient failure; None: never."""
+        if attempts >= self.max_attempts:
+            return None
+        return failed_at + self.backoff * 2 ** (attempts - 1)
+
 
 @dataclass(frozen=True)
 class ImageRecord:

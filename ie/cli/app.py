@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
 import sys
+import traceback
 from typing import Any, Optional
 
 import typer
@@ -37,8 +39,11 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True, help="Print the version."),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an error (also IE_DEBUG=1)."),
 ) -> None:
     """internet-explorer: targeted representation learning on the open web."""
+    if debug:
+        os.environ["IE_DEBUG"] = "1"
 
 
 def _schema(manager: Any, kind: str, name: str) -> list[dict[str, Any]] | None:
@@ -161,8 +166,23 @@ def _is_click_exception(err: BaseException) -> bool:
     return isinstance(err, BundledClickException)
 
 
+def _debug() -> bool:
+    return os.environ.get("IE_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _fail(message: str, code: int) -> None:
+    """One plain error line (the traceback too under IE_DEBUG=1 or --debug), then exit ``code``."""
+    from rich.markup import escape
+
+    if _debug():
+        traceback.print_exc()
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    sys.exit(code)
+
+
 def main() -> None:
-    """Console-script entry point: user errors print one clear line and exit 2, without a traceback."""
+    """Console-script entry point. A user's mistake prints one or two plain lines and exits 2 (usage, inputs),
+    a job that failed exits 1, an interrupt 130; never a traceback unless IE_DEBUG=1 (or --debug) asks."""
     import warnings
 
     from rich.markup import escape
@@ -175,8 +195,7 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except IEError as err:
-        err_console.print(f"[bold red]error:[/] {escape(str(err))}")
-        sys.exit(2)
+        _fail(str(err), 2)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
@@ -184,9 +203,16 @@ def main() -> None:
         sys.exit(exit_.exit_code)
     except typer.Abort:
         sys.exit(1)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as err:
+        # a path the user gave that is missing, of the wrong kind or not readable
+        where = f": {err.filename}" if err.filename else ""
+        _fail(f"{err.strerror or err}{where}", 2)
     except Exception as err:  # usage errors: typer 0.2x raises those of the click copy it bundles (typer._click)
         if _is_click_exception(err):
+            if _debug():
+                traceback.print_exc()
             err.show()  # type: ignore[attr-defined]
             sys.exit(err.exit_code)  # type: ignore[attr-defined]
-        raise
+        # a bug or a failure nobody anticipated: still one line, with the way to see more
+        _fail(f"{type(err).__name__}: {err} (run with IE_DEBUG=1 for the traceback, and please report it)", 1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -10,6 +10,7 @@ import numpy as np
 
 from ie.api import Concept
 from ie.concepts.estimator import GPRewardEstimator, Hyper
+from ie.config import CHOICES
 from ie.concepts.sampler import DEFAULT_REST_MASS, DEFAULT_TIERS, concept_probabilities, draw
 
 DEFAULTS: dict[str, Any] = {
@@ -26,7 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "num_inducing": 512,
     "hyper_subset": 800,
 }
-POLICIES = ("gp", "random", "no-gp")
+POLICIES = CHOICES["policy"]  # one list: the config checks it before a run
 STATE_VERSION = 1
 
 

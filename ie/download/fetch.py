@@ -16,10 +16,11 @@ from http.cookiejar import DefaultCookiePolicy
 import httpx
 
 from ie.api import Outcome
+from ie.api.types import TRANSIENT_STATUS
 from ie.download.guard import Target, UrlGuard, parse_url
 from ie.download.options import DownloadOptions
 
-RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+RETRYABLE_STATUS = TRANSIENT_STATUS
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 CONNECTIONS_PER_CLIENT = 8  # see Fetcher.__init__
 _SSL_CONTEXT: ssl.SSLContext | None = None
@@ -144,21 +145,31 @@ class Fetcher:
         target = await self.guard.check(parse_url(url))
         seen = {str(target.url)}
         attempt = 0
+        budget = self.o.total_timeout  # seconds left for this URL (see DownloadOptions.total_timeout)
         while True:
+            if budget <= 0:
+                raise FetchError(Outcome.TIMEOUT, "timeout_total")
             try:
                 async with self._slot(target.host_key) as client:
-                    result = await self._attempt(client, url, target)
+                    started = time.monotonic()
+                    try:
+                        result = await self._attempt(client, url, target, budget)
+                    finally:
+                        budget -= time.monotonic() - started
             except _Retry as retry:
                 if attempt >= self.o.retries:
                     raise retry.error from None
                 if retry.retry_after is not None:
-                    if retry.retry_after > self.o.max_retry_after:
+                    if retry.retry_after > min(self.o.max_retry_after, budget):
                         raise retry.error from None  # asked to wait longer than we will: give up politely
                     delay = retry.retry_after
                     self._paused_until[target.host_key] = time.monotonic() + delay
                 else:
                     delay = min(self.o.backoff_max, self.o.backoff_base * 2 ** attempt * random.uniform(0.5, 1.5))
+                    if delay >= budget:
+                        raise retry.error from None  # no time left for another attempt
                 attempt += 1
+                budget -= delay
                 await asyncio.sleep(delay)
                 continue
             if isinstance(result, Fetched):
@@ -176,14 +187,14 @@ class Fetcher:
             target = await self.guard.check(parse_url(str(nxt)))
             attempt = 0
 
-    async def _attempt(self, client: httpx.AsyncClient, url: str, target: Target) -> Fetched | str:
-        """One request: the body, or a redirect Location; raises _Retry / FetchError."""
+    async def _attempt(self, client: httpx.AsyncClient, url: str, target: Target, budget: float) -> Fetched | str:
+        """One request within ``budget`` seconds: the body, or a redirect Location; raises _Retry / FetchError."""
         headers = {**self._headers, "Host": target.url.netloc.decode("ascii")}
         extensions = {}
         if target.url.scheme == "https":
             extensions["sni_hostname"] = target.url.raw_host.decode("ascii")
         try:
-            async with asyncio.timeout(self.o.total_timeout):
+            async with asyncio.timeout(budget):
                 async with client.stream("GET", target.connect_url(), headers=headers,
                                               extensions=extensions) as resp:
                     return await self._read(url, target, resp)

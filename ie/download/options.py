@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from ie.api import RetryPolicy
 from ie.download.validate import ImageOptions
 
 DEFAULT_USER_AGENT = "internet-explorer/0.1 (research image crawler; honours X-Robots-Tag noai)"
@@ -28,14 +29,21 @@ class DownloadOptions:
     # timeouts
     connect_timeout: float = 10.0
     read_timeout: float = 20.0  # between two chunks of a response
-    total_timeout: float = 60.0  # one attempt, first byte sent to last byte read (kills slow drips)
+    # the URL's whole budget: every attempt's connect, first byte and body, the backoff between attempts and the
+    # redirect hops (time queued behind other URLs of the same host does not count); a trickling server loses the
+    # URL after this, never holds a worker for a minute
+    total_timeout: float = 25.0
     dns_timeout: float = 10.0
     # retries
     retries: int = 2  # extra attempts after connection errors, 408/425/429/5xx
     backoff_base: float = 0.5  # sleep base * 2**attempt * uniform(0.5, 1.5)
     backoff_max: float = 10.0
-    max_retry_after: float = 30.0  # honour Retry-After up to this; a longer ask fails the URL instead
+    max_retry_after: float = 30.0  # honour Retry-After up to this (and the URL's budget); a longer ask fails it
     max_redirects: int = 5
+    # across runs: a later run (a re-run of `ie download`, `ie resume`) tries a transiently failed URL again, at
+    # most max_attempts runs in all, the n-th retry no sooner than retry_backoff * 2**(n-1) s after the failure
+    max_attempts: int = 3
+    retry_backoff: float = 30.0
     # hardening
     max_bytes: int = 20_000_000  # of decoded body; larger bodies stop early -> too_large
     min_size: int = 32  # shorter side, source pixels
@@ -65,6 +73,9 @@ class DownloadOptions:
         return ImageOptions(min_size=self.min_size, max_aspect=self.max_aspect, max_pixels=self.max_pixels,
                             resize_shorter=self.resize_shorter or None, jpeg_quality=self.jpeg_quality,
                             hash_kind=self.hash_kind)
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(max_attempts=self.max_attempts, backoff=self.retry_backoff)
 
     def replace(self, **changes: object) -> DownloadOptions:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -45,10 +45,12 @@ class DownloadSummary:
     kept: list[tuple[str, str]] = field(default_factory=list)  # (url, sha256)
     skipped: int = 0  # URLs already downloaded earlier in the run
     seconds: float = 0.0
+    transient: int = 0  # failures that may heal: a later run retries them (DownloadOptions.max_attempts)
 
     def add(self, result: DownloadResult) -> None:
         o = result.outcome
         self.counts[o.outcome.value] += 1
+        self.transient += int(o.transient)
         self.reasons[o.reason or o.outcome.value] += 1
         if o.ok and o.sha256:
             self.kept.append((o.url, o.sha256))
@@ -87,11 +89,14 @@ class DownloadSummary:
         for outcome, _ in self.counts.most_common():
             for reason, n in sorted(by_outcome.get(outcome, []), key=lambda r: -r[1]):
                 table.add_row(outcome, reason, str(n))
+        if self.transient:
+            table.caption = (f"{self.transient} transient failure(s) (timeouts, connection errors, 429, 5xx): "
+                             "running the same command again retries them")
         return table
 
     def as_dict(self) -> dict[str, Any]:
         return {"counts": dict(self.counts), "reasons": dict(self.reasons), "kept": len(self.kept),
-                "skipped": self.skipped, "seconds": round(self.seconds, 3),
+                "skipped": self.skipped, "transient": self.transient, "seconds": round(self.seconds, 3),
                 "images_per_s": round(self.images_per_s, 2)}
 
 

@@ -50,13 +50,16 @@ def download_to_store(
     summary = DownloadSummary(skipped=len(distinct) - len(todo))
     reporter = ProgressReporter(len(todo), enabled=progress)
 
+    retry = options.retry_policy()
+
     def write(res: DownloadResult) -> None:
         if res.image is not None:
             img = res.image
             store.add_image(img.data, width=img.width, height=img.height, phash=img.phash,
-                            source_url=res.outcome.url, iteration=iteration, ext="jpg", outcome=res.outcome)
+                            source_url=res.outcome.url, iteration=iteration, ext="jpg", outcome=res.outcome,
+                            retry=retry)
         else:
-            store.record_download(res.outcome, iteration)
+            store.record_download(res.outcome, iteration, retry)
 
     async def run() -> None:
         loop = asyncio.get_running_loop()

@@ -128,6 +128,19 @@ def check_option_tables(config: ExploreConfig, manager: PluginManager) -> None:
                 check_options(kind, name, manager.registry(kind).get(name).options, table)
 
 
+def check_plugin_names(config: ExploreConfig, manager: PluginManager) -> None:
+    """Every plugin the config names is installed (an unknown name is an error naming the nearest one), and
+    every options table is valid: checked before a run directory is touched."""
+    named = [("engine", name) for name in config.engines] + [
+        ("ssl", config.ssl), ("reward", config.reward), ("vocabulary", config.vocab),
+        ("embedder", config.embedder), ("executor", config.executor)]
+    if config.descriptors:
+        named.append(("descriptors", config.descriptors))
+    for kind, name in named:
+        manager.registry(kind).get(name)
+    check_option_tables(config, manager)
+
+
 def load_target(spec: str, manager: PluginManager,
                 options_of: Callable[[str], dict[str, Any]] = lambda name: {}) -> TargetData:
     """The target a ``--target`` value names, the one way every command resolves it: a target plugin's own

@@ -28,9 +28,9 @@ from rich.console import Console
 from ie.api import IEError
 from ie.config import ExploreConfig
 from ie.faults import fault_point
-from ie.host.manager import PluginManager
+from ie.host.manager import PluginManager, get_plugin_manager
 from ie.loop.checkpoint import export_backbone
-from ie.loop.context import RunContext, Session, Stage, StopRequested, cache_dir
+from ie.loop.context import RunContext, Session, Stage, StopRequested, cache_dir, check_plugin_names
 from ie.loop.download import DownloadStage
 from ie.loop.estimate import EstimateStage
 from ie.loop.evaluate import EvaluateStage
@@ -85,14 +85,16 @@ class Explorer:
     def __init__(self, config: ExploreConfig | None = None, run_dir: str | Path = "runs/demo", *,
                  manager: PluginManager | None = None, console: Console | None = None, progress: bool = True):
         self.run_dir = Path(run_dir)
+        if config is not None:  # a misspelt plugin name or option fails before the run directory is touched
+            check_plugin_names(config, manager or get_plugin_manager())
         self.store = RunStore.open(self.run_dir)
         saved = self.store.get_state("config")
         if saved is not None and config is not None and ExploreConfig.from_dict(saved) != config:
             raise IEError(f"{self.run_dir} already holds a run with another config: `ie resume {self.run_dir}` "
                           "continues it; pass --fresh (or another --run) to start over")
         self.config = config or (ExploreConfig.from_dict(saved) if saved else ExploreConfig())
-        if saved is None:
-            self.store.set_state("config", self.config.to_dict())
+        # the config is stored once the run has set up (see run()): a run that fails to start fixes nothing
+        self._config_saved = saved is not None
         self.console = console or Console()
         self.progress = progress
         self.manager = manager
@@ -104,9 +106,12 @@ class Explorer:
         """The run in ``run_dir``, to go on with ``.run()``. ``runtime`` changes settings that do not fix the
         run's results (:data:`RUNTIME_FIELDS`: device, iterations, budgets, executor); the new values are
         stored, so a later resume keeps them. Changing any other field is refused, naming the field."""
-        if not RunStore.exists(run_dir):
-            raise IEError(f"{run_dir} is not a run directory (no ie.sqlite); start one with `ie explore --run {run_dir}`")
+        RunStore.open_existing(run_dir).close()  # a clear error when there is no run
         explorer = cls(None, run_dir, **kwargs)
+        if not explorer._config_saved:
+            explorer.store.close()
+            raise IEError(f"{run_dir} holds no started run (it failed before its first stage); start it again "
+                          f"with `ie explore --run {run_dir}`")
         if runtime:
             explorer.config = steer(explorer.config, runtime, run_dir)
             explorer.store.set_state("config", explorer.config.to_dict())
@@ -149,6 +154,9 @@ class Explorer:
     def run(self) -> Path:
         """Run the remaining iterations; returns the report path. Ctrl-C stops at the next safe point."""
         ctx = self._setup()
+        if not self._config_saved:
+            self.store.set_state("config", self.config.to_dict())
+            self._config_saved = True
         previous = self._install_sigint()
         try:
             if ctx.target.labeled and self.config.evaluate and "start" not in self.store.get_state("baseline", {}):

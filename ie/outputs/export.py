@@ -45,7 +45,7 @@ def export_run(run_dir: str | Path, out: str | Path, fmt: str, min_reward: float
     """Export to ``out`` in ``fmt``; returns the number of images."""
     if fmt not in FORMATS:
         raise IEError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    store = RunStore.open(run_dir)
+    store = RunStore.open_existing(run_dir, reconcile=True)
     items = list(curated(store, min_reward))
     store.close()
     out = Path(out)

@@ -62,7 +62,7 @@ def _number(value: float | None) -> str:
 
 def write_report(run_dir: str | Path) -> Path:
     """Write ``run_dir/report/index.html`` (+ PNG plots) and return its path."""
-    store = RunStore.open(run_dir)
+    store = RunStore.open_existing(run_dir, reconcile=True)
     out = store.run_dir / "report"
     out.mkdir(exist_ok=True)
     metrics = store.metrics()

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ie.api import Concept, DownloadOutcome, Hit, IEError, ImageRecord, Outcome, write_atomic
+from ie.api import Concept, DownloadOutcome, Hit, IEError, ImageRecord, Outcome, RetryPolicy, write_atomic
 from ie.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 DB_NAME = "ie.sqlite"
@@ -80,6 +80,14 @@ class RunStore:
     @staticmethod
     def exists(run_dir: str | Path) -> bool:
         return (Path(run_dir) / DB_NAME).exists()
+
+    @classmethod
+    def open_existing(cls, run_dir: str | Path, *, reconcile: bool = False) -> RunStore:
+        """The store of a run that exists; otherwise an error that says how to start one (nothing is created)."""
+        if not cls.exists(run_dir):
+            raise IEError(f"{run_dir} is not a run directory (no {DB_NAME}); start one with "
+                          f"`ie explore --run {run_dir}`")
+        return cls.open(run_dir, reconcile=reconcile)
 
     def close(self) -> None:
         with self._lock:
@@ -219,19 +227,39 @@ class RunStore:
     def image_count(self) -> int:
         return int(self.query("SELECT COUNT(*) FROM images")[0][0])
 
-    def downloaded_urls(self) -> set[str]:
-        return {r[0] for r in self.query("SELECT url FROM downloads")}
+    def downloaded_urls(self, now: float | None = None) -> set[str]:
+        """URLs not to fetch now: settled ones (kept, or failed for good) and transient failures still backing off."""
+        now = time.time() if now is None else now
+        return {r[0] for r in self.query("SELECT url FROM downloads WHERE retry_after IS NULL OR retry_after > ?",
+                                         (now,))}
 
-    def record_download(self, outcome: DownloadOutcome, iteration: int | None = None) -> None:
+    def pending_retries(self) -> int:
+        """Transient failures that a later run will try again."""
+        return int(self.query("SELECT COUNT(*) FROM downloads WHERE retry_after IS NOT NULL")[0][0])
+
+    def download_attempts(self, url: str) -> int:
+        rows = self.query("SELECT attempts FROM downloads WHERE url=?", (url,))
+        return int(rows[0][0]) if rows else 0
+
+    def record_download(self, outcome: DownloadOutcome, iteration: int | None = None,
+                        retry: RetryPolicy = RetryPolicy()) -> None:
         with self.transaction() as c:
-            self._insert_download(c, outcome, iteration)
+            self._insert_download(c, outcome, iteration, retry)
 
-    def _insert_download(self, c: sqlite3.Connection, o: DownloadOutcome, iteration: int | None) -> None:
+    def _insert_download(self, c: sqlite3.Connection, o: DownloadOutcome, iteration: int | None,
+                         retry: RetryPolicy = RetryPolicy()) -> None:
+        """Record a URL's outcome once; only a transient failure (``retry_after`` set) is ever replaced, by the
+        outcome of its next attempt."""
+        row = c.execute("SELECT attempts, retry_after FROM downloads WHERE url=?", (o.url,)).fetchone()
+        if row is not None and row[1] is None:
+            return  # settled: kept, or failed for good
+        attempts, now = (1 if row is None else int(row[0]) + 1), time.time()
+        retry_after = retry.retry_after(attempts, now) if o.transient else None
         c.execute(
-            "INSERT OR IGNORE INTO downloads (url, outcome, reason, status_code, bytes, seconds, sha256, iteration, "
-            "finished) VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO downloads (url, outcome, reason, status_code, bytes, seconds, sha256, iteration, "
+            "finished, attempts, retry_after) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (o.url, Outcome(o.outcome).value, o.reason, o.status_code, o.bytes, o.seconds, o.sha256, iteration,
-             time.time()),
+             now, attempts, retry_after),
         )
 
     def image_path(self, sha256: str, ext: str = "jpg") -> Path:
@@ -256,6 +284,7 @@ class RunStore:
         iteration: int | None = None,
         ext: str = "jpg",
         outcome: DownloadOutcome | None = None,
+        retry: RetryPolicy = RetryPolicy(),
     ) -> ImageRecord:
         """Write the file, then record the image (and, if given, its URL's outcome) in one transaction."""
         sha, path = self.write_image_file(data, ext)
@@ -269,7 +298,7 @@ class RunStore:
                  time.time()),
             )
             if outcome is not None:
-                self._insert_download(c, outcome, iteration)
+                self._insert_download(c, outcome, iteration, retry)
         return ImageRecord(sha, path, width, height, phash, len(data), source_url)
 
     def images(self, iteration: int | None = None) -> list[ImageRecord]:

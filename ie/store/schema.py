@@ -32,5 +32,10 @@ MIGRATIONS: dict[int, list[str]] = {
         """CREATE TABLE metrics (iteration INTEGER NOT NULL, key TEXT NOT NULL, value REAL,
                PRIMARY KEY (iteration, key))""",
     ],
+    # transient failures are retried by later runs: attempts so far, and when the next may start (NULL: settled)
+    2: [
+        "ALTER TABLE downloads ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE downloads ADD COLUMN retry_after REAL",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -89,7 +89,10 @@ def test_export_formats(tmp_path, run_dir, fmt):
 def test_existing_run_with_other_config_is_refused(run_dir):
     from ie.api import IEError
 
-    Explorer(small_config(iterations=1), run_dir, progress=False)
+    from ie.loop.driver import StopRequested
+
+    with pytest.raises(StopRequested):  # set up (the config is stored), then stopped by the budget
+        Explorer(small_config(iterations=1, max_hours=1e-9), run_dir, progress=False).run()
     with pytest.raises(IEError, match="ie resume"):
         Explorer(small_config(iterations=1, seed=5), run_dir, progress=False)
 

@@ -97,9 +97,7 @@ def concepts_explain(
     from ie.store import RunStore
     from ie.store.reads import stored_concepts
 
-    if not RunStore.exists(run_dir):
-        raise IEError(f"{run_dir} is not a run directory (no ie.sqlite)")
-    store = RunStore.open(run_dir, reconcile=False)
+    store = RunStore.open_existing(run_dir)
     try:
         state = store.get_state("brain") or store.get_state("concepts")
         config = store.get_state("config") or {}

@@ -26,8 +26,13 @@ def download(
     quality: int = typer.Option(90, "--quality", help="JPEG quality of the re-encoded images."),
     concurrency: int = typer.Option(64, "--concurrency", help="Requests in flight, all hosts."),
     per_host: int = typer.Option(16, "--per-host", help="Requests in flight per host:port."),
-    timeout: float = typer.Option(60.0, "--timeout", help="Total seconds per attempt."),
-    retries: int = typer.Option(2, "--retries", help="Retries after connection errors, 429 and 5xx."),
+    timeout: float = typer.Option(25.0, "--timeout", help="Total seconds per URL: connect, first byte, body, "
+                                  "retries and redirects together."),
+    retries: int = typer.Option(2, "--retries", help="Retries within this run after connection errors, 429 and 5xx."),
+    max_attempts: int = typer.Option(3, "--max-attempts", help="Runs that may try a transiently failed URL, in all "
+                                     "(counted in the run store; a re-run retries the rest)."),
+    retry_backoff: float = typer.Option(30.0, "--retry-backoff", help="Seconds before a re-run retries a "
+                                        "transient failure (doubling with each attempt)."),
     max_bytes: int = typer.Option(20_000_000, "--max-bytes", help="Largest response body accepted."),
     min_size: int = typer.Option(32, "--min-size", help="Smallest shorter side accepted (source pixels)."),
     max_aspect: float = typer.Option(4.0, "--max-aspect", help="Largest aspect ratio accepted."),
@@ -47,7 +52,7 @@ def download(
 
     options = DownloadOptions(
         resize_shorter=resize or None, jpeg_quality=quality, concurrency=concurrency, per_host=per_host,
-        total_timeout=timeout, retries=retries, max_bytes=max_bytes, min_size=min_size, max_aspect=max_aspect,
+        total_timeout=timeout, retries=retries, max_attempts=max_attempts, retry_backoff=retry_backoff, max_bytes=max_bytes, min_size=min_size, max_aspect=max_aspect,
         phash_threshold=phash_threshold, allow_private_hosts=allow_private_hosts,
         allowed_hosts=frozenset(allow_host or ()), respect_noai=respect_noai,
     )

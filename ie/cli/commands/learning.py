@@ -32,7 +32,8 @@ def _print(result: dict[str, Any], as_json: bool) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("train")
     def train(
-        images: Path = typer.Argument(..., help="folder of training images (searched recursively)"),
+        images: Path = typer.Argument(..., help="folder of training images (searched recursively)", exists=True,
+                                      file_okay=False, readable=True),
         ssl: str = typer.Option("mocov3", "--ssl", help="SSL method plugin (see `ie plugins`)"),
         arch: str = typer.Option("resnet50", "--arch", help="any timm model name"),
         image_size: int = typer.Option(224, "--image-size"),
@@ -87,9 +88,6 @@ def register(app: typer.Typer) -> None:
             if main:
                 trainer.save_timm_state_dict(weights)
             distributed.barrier()
-        except IEError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(1) from err
         finally:
             distributed.shutdown()
         if not main:
@@ -102,7 +100,8 @@ def register(app: typer.Typer) -> None:
     @app.command("evaluate")
     def evaluate(
         target: str = typer.Option(..., "--target", help="target name (e.g. flowers102) or image folder"),
-        checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="ie train checkpoint or backbone weights"),
+        checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="ie train checkpoint or backbone weights",
+                                                  exists=True, dir_okay=False, readable=True),
         model: Optional[str] = typer.Option(None, "--model", help="clip:<open_clip model>, e.g. clip:RN50"),
         clip_weights: Optional[str] = typer.Option(None, "--clip-weights",
                                                    help="local open_clip checkpoint (default: the 'openai' tag)"),

@@ -135,12 +135,9 @@ def find_config(dataset: str, config: Optional[Path]) -> Path:
 def run_numbers(run: Path) -> tuple[dict[str, float], Optional[str]]:
     """The last evaluated iteration's kNN (and linear, when recorded) top-1 in %, the start baseline, and the
     run's target."""
-    from ie.api import IEError
     from ie.store import RunStore
 
-    if not RunStore.exists(run):
-        raise IEError(f"{run} is not a run directory (no ie.sqlite)")
-    store = RunStore.open(run, reconcile=False)
+    store = RunStore.open_existing(run)
     try:
         metrics = store.metrics()
         baseline = store.get_state("baseline", {}) or {}
