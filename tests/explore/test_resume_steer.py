@@ -25,7 +25,11 @@ def test_runtime_fields_change_and_spec_fields_are_refused():
 
 def test_resume_stores_the_new_runtime_settings(tmp_path):
     run = tmp_path / "run"
-    explorer = Explorer(ExploreConfig(iterations=1), run, progress=False)
+    from ie.loop.driver import StopRequested
+
+    explorer = Explorer(ExploreConfig(iterations=1, max_hours=1e-9), run, progress=False)
+    with pytest.raises(StopRequested):  # set up (the config is stored), then stopped by the budget
+        explorer.run()
     explorer.store.close()
     resumed = Explorer.resume(run, runtime={"iterations": 3, "device": "cpu"}, progress=False)
     assert resumed.config.iterations == 3
