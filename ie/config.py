@@ -8,9 +8,11 @@ and never written into a run directory. A project ``ie.toml`` that holds a secre
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import tomllib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,7 +79,8 @@ class ExploreConfig:
         """Refuse a value of the wrong type or outside its choices, naming the field (TOML, CLI and library alike)."""
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            kind = _FIELD_TYPES[f.type]
+            hint = _field_types()[f.name]
+            kind = typing.get_origin(hint) or hint
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
                 setattr(self, f.name, value)
@@ -111,8 +114,11 @@ class ExploreConfig:
 
 # the run-level choices a typo in must stop a run before it starts (plugin names are checked by their registries)
 CHOICES = {"policy": ("gp", "random", "no-gp"), "finetune": ("auto", "gentle", "full")}
-_FIELD_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list[str]": list, "list[float]": list,
-                "dict[str, dict[str, dict[str, Any]]]": dict}
+
+
+@functools.cache
+def _field_types() -> dict[str, Any]:
+    return typing.get_type_hints(ExploreConfig)
 
 
 def user_config_path() -> Path:

@@ -20,7 +20,6 @@ from ie.api.types import TRANSIENT_STATUS
 from ie.download.guard import Target, UrlGuard, parse_url
 from ie.download.options import DownloadOptions
 
-RETRYABLE_STATUS = TRANSIENT_STATUS
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 CONNECTIONS_PER_CLIENT = 8  # see Fetcher.__init__
 _SSL_CONTEXT: ssl.SSLContext | None = None
@@ -218,7 +217,7 @@ class Fetcher:
             return resp.headers["location"]
         if status != 200:
             error = FetchError(Outcome.HTTP_ERROR, f"http_{status}", status)
-            if status in RETRYABLE_STATUS:
+            if status in TRANSIENT_STATUS:
                 after = parse_retry_after(resp.headers.get("retry-after")) if status in (429, 503) else None
                 raise _Retry(error, after)
             raise error

@@ -106,7 +106,7 @@ class Explorer:
         """The run in ``run_dir``, to go on with ``.run()``. ``runtime`` changes settings that do not fix the
         run's results (:data:`RUNTIME_FIELDS`: device, iterations, budgets, executor); the new values are
         stored, so a later resume keeps them. Changing any other field is refused, naming the field."""
-        RunStore.open_existing(run_dir).close()  # a clear error when there is no run
+        RunStore.require(run_dir)
         explorer = cls(None, run_dir, **kwargs)
         if not explorer._config_saved:
             explorer.store.close()

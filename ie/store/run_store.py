@@ -82,11 +82,16 @@ class RunStore:
         return (Path(run_dir) / DB_NAME).exists()
 
     @classmethod
-    def open_existing(cls, run_dir: str | Path, *, reconcile: bool = False) -> RunStore:
-        """The store of a run that exists; otherwise an error that says how to start one (nothing is created)."""
+    def require(cls, run_dir: str | Path) -> None:
+        """An error that says how to start a run unless ``run_dir`` holds one (nothing is opened or created)."""
         if not cls.exists(run_dir):
             raise IEError(f"{run_dir} is not a run directory (no {DB_NAME}); start one with "
                           f"`ie explore --run {run_dir}`")
+
+    @classmethod
+    def open_existing(cls, run_dir: str | Path, *, reconcile: bool = False) -> RunStore:
+        """The store of a run that exists; otherwise the error of :meth:`require`."""
+        cls.require(run_dir)
         return cls.open(run_dir, reconcile=reconcile)
 
     def close(self) -> None:

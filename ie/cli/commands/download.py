@@ -52,7 +52,8 @@ def download(
 
     options = DownloadOptions(
         resize_shorter=resize or None, jpeg_quality=quality, concurrency=concurrency, per_host=per_host,
-        total_timeout=timeout, retries=retries, max_attempts=max_attempts, retry_backoff=retry_backoff, max_bytes=max_bytes, min_size=min_size, max_aspect=max_aspect,
+        total_timeout=timeout, retries=retries, max_attempts=max_attempts, retry_backoff=retry_backoff,
+        max_bytes=max_bytes, min_size=min_size, max_aspect=max_aspect,
         phash_threshold=phash_threshold, allow_private_hosts=allow_private_hosts,
         allowed_hosts=frozenset(allow_host or ()), respect_noai=respect_noai,
     )
