@@ -56,6 +56,8 @@ class ExploreConfig:
     batch_size: int = _f(32, "SSL batch size (paper: 224).")
     epochs: float = _f(1.0, "Epochs over the iteration's training mix (paper: 10).")
     max_steps_per_iter: int = _f(20, "Cap on SSL steps per iteration (0 = no cap).")
+    checkpoint_every: int = _f(200, "SSL steps between checkpoints inside one iteration's training: a crash "
+                                    "redoes at most this many on resume (0 = only at the stage's end).")
     keep_checkpoints: int = _f(2, "Iterations whose full SSL checkpoint stays on disk, newest first (0 = all); "
                                   "a MoCo-v3 checkpoint is ~390 MB for resnet18, ~610 MB for resnet50.")
     calibrate_rewards: bool = _f(True, "Subtract the reward of the target's val images under the same model.")

@@ -187,7 +187,7 @@ async def download_many(
                     return result(Outcome.DECODE_ERROR, "decoder_crashed", fetched.status, size)
         if not isinstance(processed, Processed):
             return result(processed.outcome, processed.reason, fetched.status, size)
-        return result(Outcome.OK, "ok", fetched.status, size, processed)
+        return result(Outcome.OK, processed.reason, fetched.status, size, processed)
 
     async def guarded(index: int, url: str) -> None:
         try:
@@ -234,7 +234,7 @@ def dedupe_result(result: DownloadResult, dedupe: DedupeIndex) -> DownloadResult
     image = result.image
     if image is None:
         return result
-    verdict, reason = dedupe.check_and_add(image.sha256, image.raw_sha256, image.phash)
+    verdict, reason = dedupe.check_and_add(image.sha256, image.raw_sha256, image.phash, image.signature)
     if verdict is Outcome.OK:
         return result
     return DownloadResult(dataclasses.replace(result.outcome, outcome=verdict, reason=reason, sha256=None))

@@ -55,7 +55,7 @@ def download_to_store(
     def write(res: DownloadResult) -> None:
         if res.image is not None:
             img = res.image
-            store.add_image(img.data, width=img.width, height=img.height, phash=img.phash,
+            store.add_image(img.data, width=img.width, height=img.height, phash=img.phash, signature=img.signature,
                             source_url=res.outcome.url, iteration=iteration, ext="jpg", outcome=res.outcome,
                             retry=retry)
         else:

@@ -6,6 +6,7 @@ arguments. Pillow releases the GIL while it decodes, resizes and encodes, so thr
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ie.api import Outcome
+from ie.download.quiet import recorded_warnings
+from ie.download.signature import colour_signature
 
 # Formats we decode, by sniffed magic bytes. Pillow is told to try only the sniffed one, so a hostile body can
 # never reach an exotic or external decoder (EPS -> Ghostscript, ...). HEIC needs pillow-heif: reported as such.
@@ -73,6 +76,13 @@ class Processed:
     src_width: int
     src_height: int
     format: str
+    signature: str | None = None  # 8x8 RGB thumbnail (hex) that confirms perceptual-hash near-duplicates
+    warnings: tuple[str, ...] = ()  # class names of the library warnings its decoding raised
+
+    @property
+    def reason(self) -> str:
+        """The reason recorded for a kept image: ``ok``, or ``ok_warned_<Warning>[+<Warning>]``."""
+        return "ok_warned_" + "+".join(self.warnings) if self.warnings else "ok"
 
 
 @dataclass(frozen=True)
@@ -118,7 +128,16 @@ def _target_size(w: int, h: int, shorter: int | None) -> tuple[int, int]:
 
 
 def process_image(data: bytes, opts: ImageOptions) -> Processed | Rejected:
-    """Sniff, bound, decode, orient, convert, filter, resize and re-encode one image. Never raises."""
+    """Sniff, bound, decode, orient, convert, filter, resize and re-encode one image. Never raises, never prints:
+    a library warning (Pillow's DecompressionBombWarning, a corrupt EXIF block, ...) is kept in ``warnings``."""
+    with recorded_warnings() as warned:
+        result = _process_or_reject(data, opts)
+    if warned and isinstance(result, Processed):
+        result = dataclasses.replace(result, warnings=tuple(warned))
+    return result
+
+
+def _process_or_reject(data: bytes, opts: ImageOptions) -> Processed | Rejected:
     try:
         return _process(data, opts)
     except Image.DecompressionBombError:
@@ -173,7 +192,7 @@ def _process(data: bytes, opts: ImageOptions) -> Processed | Rejected:
     return Processed(
         data=encoded, width=im.width, height=im.height, sha256=hashlib.sha256(encoded).hexdigest(),
         raw_sha256=hashlib.sha256(data).hexdigest(), phash=perceptual_hash(im, opts.hash_kind),
-        src_width=src_w, src_height=src_h, format=fmt,
+        src_width=src_w, src_height=src_h, format=fmt, signature=colour_signature(im),
     )
 
 
@@ -183,8 +202,9 @@ def _orientation_exif(orientation: int) -> bytes:
     return exif.tobytes()
 
 
-def hash_file(path: str, opts: ImageOptions | None = None) -> tuple[str, str] | None:
-    """(raw sha256, perceptual hash) of an image file as the downloader would see it; None if undecodable.
+def hash_file(path: str, opts: ImageOptions | None = None) -> tuple[str, str, str | None] | None:
+    """(raw sha256, perceptual hash, colour signature) of an image file as the downloader would see it; None if
+    undecodable.
 
     Used to build the leak index from a target's test/val images.
     """
@@ -192,4 +212,4 @@ def hash_file(path: str, opts: ImageOptions | None = None) -> tuple[str, str] | 
     with open(path, "rb") as fh:
         data = fh.read()
     result = process_image(data, opts)
-    return (result.raw_sha256, result.phash) if isinstance(result, Processed) else None
+    return (result.raw_sha256, result.phash, result.signature) if isinstance(result, Processed) else None

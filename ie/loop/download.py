@@ -36,4 +36,7 @@ class DownloadStage:
         dedupe.add_leak_files([str(x.path) for x in ctx.target.test + ctx.target.val])
         summary = download_to_store(urls, store, iteration=iteration, options=options, dedupe=dedupe,
                                     progress=ctx.progress, executor=ctx.session.executor)
-        return {"urls": len(urls), **{f"outcome_{k}": v for k, v in summary.counts.items()}}
+        counts = {f"outcome_{k}": v for k, v in summary.counts.items()}
+        ctx.session.emit("download_finished", iteration, urls=len(urls), kept=summary.ok,
+                         transient=summary.transient, **counts)
+        return {"urls": len(urls), **counts}

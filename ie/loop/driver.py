@@ -60,7 +60,7 @@ def _disk_full(err: BaseException) -> bool:
 
 # Settings that say how a run is carried out, not what it finds: they may change on `ie resume`.
 RUNTIME_FIELDS = frozenset({"device", "iterations", "max_hours", "max_images", "min_free_gb", "executor",
-                            "keep_checkpoints"})
+                            "keep_checkpoints", "checkpoint_every"})
 
 
 def steer(config: ExploreConfig, runtime: dict[str, Any], run_dir: str | Path) -> ExploreConfig:
@@ -170,6 +170,9 @@ class Explorer:
                         self._run_stage(ctx, iteration, stage)
                     self._finish_iteration(iteration)
                 export_backbone(ctx.model.trainer(), self.run_dir / "checkpoints" / "backbone_timm.pth")
+                from ie.outputs.report import write_report
+
+                report = write_report(self.run_dir)
             except (OSError, sqlite3.OperationalError) as err:
                 if not _disk_full(err):
                     raise
@@ -180,13 +183,11 @@ class Explorer:
             self.console.print(f"[yellow]stopped:[/] {stop}. Resume with: [bold]ie resume {self.run_dir}[/]")
             self.session.emit("run_finished", status="stopped", reason=str(stop))
             raise
+        else:  # observers hear the end while the store and they are still open
+            self.session.emit("run_finished", status="done", report=str(report))
         finally:
             signal.signal(signal.SIGINT, previous) if previous is not None else None
             self.session.close()
-        from ie.outputs.report import write_report
-
-        report = write_report(self.run_dir)
-        self.session.emit("run_finished", status="done", report=str(report))
         self.console.print(f"report: [bold]{report}[/]")
         return report
 

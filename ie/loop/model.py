@@ -35,7 +35,8 @@ class ModelState:
         cfg = self.config
         trainer = Trainer(self.method, cfg.arch, image_size=cfg.image_size, batch_size=cfg.batch_size,
                           checkpoint_dir=checkpoint_dir or self.session.run_dir / "checkpoints" / "current",
-                          device=cfg.device, seed=cfg.seed, init=cfg.init, finetune=cfg.finetune)
+                          device=cfg.device, seed=cfg.seed, init=cfg.init, finetune=cfg.finetune,
+                          checkpoint_every=cfg.checkpoint_every)
         if path is not None:
             trainer.load(path)
         self._trainer, self._trainer_id = trainer, model_id

@@ -30,12 +30,13 @@ class TrainStage:
         if cfg.max_steps_per_iter:
             steps = min(steps, cfg.max_steps_per_iter)
         trainer = ctx.model.trainer(ctx.run_dir / "checkpoints" / f"iter{iteration:03d}")
-        result = trainer.fit(mix, steps)
+        # checkpoints every cfg.checkpoint_every steps: a crash mid-stage resumes from the newest (redoes fewer)
+        result = trainer.fit(mix, steps, on_step=lambda done: fault_point(f"train:{iteration}:step-{done}"))
         fault_point(f"train:{iteration}:after-fit")
         record_checkpoint(store, iteration, Path(result.checkpoint), result.steps, cfg.keep_checkpoints)
         fault_point(f"checkpoint:{iteration}:after-record")
         ctx.model.became(iteration, trainer)
         ctx.session.emit("checkpoint_saved", iteration, path=str(result.checkpoint), step=result.steps)
         loss = result.losses[-1] if result.losses else float("nan")
-        return {"steps": result.steps, "mix": len(mix), "candidates": len(candidates), "loss": loss,
+        return {"steps": result.steps, "resumed_from": result.resumed_from, "mix": len(mix), "candidates": len(candidates), "loss": loss,
                 "images_per_second": result.images_per_second}

@@ -285,6 +285,7 @@ class RunStore:
         width: int,
         height: int,
         phash: str,
+        signature: str | None = None,
         source_url: str | None = None,
         iteration: int | None = None,
         ext: str = "jpg",
@@ -298,9 +299,9 @@ class RunStore:
         with self.transaction() as c:
             c.execute(
                 "INSERT OR IGNORE INTO images (sha256, path, width, height, phash, bytes, source_url, iteration, "
-                "created) VALUES (?,?,?,?,?,?,?,?,?)",
+                "created, signature) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (sha, str(path.relative_to(self.run_dir)), width, height, phash, len(data), source_url, iteration,
-                 time.time()),
+                 time.time(), signature),
             )
             if outcome is not None:
                 self._insert_download(c, outcome, iteration, retry)
@@ -314,9 +315,9 @@ class RunStore:
             sql, params = sql + " WHERE iteration=?", (iteration,)
         return [self._image(r) for r in self.query(sql + " ORDER BY iteration, sha256", params)]
 
-    def image_hashes(self) -> list[tuple[str, str]]:
-        """(sha256, perceptual hash) of every image, to seed the dedupe index on resume."""
-        return [(r[0], r[1]) for r in self.query("SELECT sha256, phash FROM images")]
+    def image_hashes(self) -> list[tuple[str, str | None, str | None]]:
+        """(sha256, perceptual hash, colour signature) of every image, to seed the dedupe index on resume."""
+        return [(r[0], r[1], r[2]) for r in self.query("SELECT sha256, phash, signature FROM images")]
 
     def _image(self, r: sqlite3.Row) -> ImageRecord:
         return ImageRecord(r["sha256"], self.run_dir / r["path"], r["width"], r["height"], r["phash"], r["bytes"],

@@ -37,5 +37,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE downloads ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
         "ALTER TABLE downloads ADD COLUMN retry_after REAL",
     ],
+    # the colour thumbnail that confirms perceptual-hash near-duplicates (ie.download.signature)
+    3: ["ALTER TABLE images ADD COLUMN signature TEXT"],
 }
 SCHEMA_VERSION = max(MIGRATIONS)

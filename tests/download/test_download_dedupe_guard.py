@@ -87,8 +87,8 @@ def test_exact_near_and_leak() -> None:
     a_requality = processed(1, quality=60)  # same picture, other bytes
     a_bigger = processed(1, (800, 600))
     leak = processed(3)
-    index = DedupeIndex(phash_threshold=6).add_leak_hashes([(leak.raw_sha256, leak.phash)])
-    verdict = lambda p: index.check_and_add(p.sha256, p.raw_sha256, p.phash)[0]  # noqa: E731
+    index = DedupeIndex(phash_threshold=6).add_leak_hashes([(leak.raw_sha256, leak.phash, leak.signature)])
+    verdict = lambda p: index.check_and_add(p.sha256, p.raw_sha256, p.phash, p.signature)[0]  # noqa: E731
     assert verdict(a) is Outcome.OK
     assert verdict(b) is Outcome.OK
     assert verdict(a) is Outcome.DUPLICATE
@@ -102,9 +102,9 @@ def test_exact_near_and_leak() -> None:
 
 def test_seed_from_store_hashes() -> None:
     a = processed(1)
-    index = DedupeIndex().seed_from_store([(a.sha256, a.phash)])
+    index = DedupeIndex().seed_from_store([(a.sha256, a.phash, a.signature)])
     assert index.check_and_add(a.sha256, "other-raw", a.phash)[0] is Outcome.DUPLICATE
-    assert index.check_and_add("x", "y", a.phash)[0] is Outcome.NEAR_DUPLICATE
+    assert index.check_and_add("x", "y", a.phash, a.signature)[0] is Outcome.NEAR_DUPLICATE
 
 
 def test_leak_files(tmp_path) -> None:  # noqa: ANN001
