@@ -170,6 +170,11 @@ class RunStore:
                 (iteration, stage, status, json.dumps(info or {}), time.time()),
             )
 
+    def stage_info(self, iteration: int, stage: str) -> dict[str, Any]:
+        """What a finished stage reported (its ``info``: counts, steps, ...); empty if it has not run."""
+        rows = self.query("SELECT info FROM stages WHERE iteration=? AND stage=?", (iteration, stage))
+        return json.loads(rows[0][0] or "{}") if rows else {}
+
     def stages(self) -> list[sqlite3.Row]:
         return self.query("SELECT * FROM stages ORDER BY iteration, updated")
 

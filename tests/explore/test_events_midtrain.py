@@ -1,0 +1,115 @@
+"""Part 10 items 7 and 8: observers hear every event in order while the run is open; a kill -9 in the middle of
+training redoes at most ``checkpoint_every`` steps on resume and ends with the store of an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ie.api import RunEvent, RunObserver, hookimpl
+from ie.loop.driver import PIPELINE, Explorer
+from ie.store import RunStore
+from ie.testing.configs import tiny_simweb_config
+
+
+class Recorder(RunObserver):
+    name = "recorder"
+    heard: list[tuple[str, int | None, str | None]] = []
+    closed_after: list[int] = []
+
+    def on_event(self, event: RunEvent) -> None:
+        # the store is open and answers while the observer hears the event
+        store = RunStore.open_existing(event.run_dir)
+        try:
+            store.image_count()
+        finally:
+            store.close()
+        Recorder.heard.append((event.kind, event.iteration, event.data.get("stage")))
+
+    def close(self) -> None:
+        Recorder.closed_after.append(len(Recorder.heard))
+
+
+def expected_events(iterations: int) -> list[tuple[str, int | None, str | None]]:
+    events: list[tuple[str, int | None, str | None]] = [("run_started", None, None)]
+    for i in range(iterations):
+        events.append(("iteration_started", i, None))
+        for stage in PIPELINE:
+            if stage.name == "download":
+                events.append(("download_finished", i, None))
+            if stage.name == "train":
+                events.append(("checkpoint_saved", i, None))
+            events.append(("stage_finished", i, stage.name))
+        events.append(("iteration_finished", i, None))
+    return events + [("run_finished", None, None)]
+
+
+def test_observer_hears_every_event_in_order(run_dir: Path, ie_register_plugin) -> None:  # noqa: ANN001
+    class Plugin:
+        @hookimpl
+        def ie_register_observers(self, register):  # noqa: ANN001, ANN202
+            register("recorder", Recorder, help="records events")
+
+    Recorder.heard, Recorder.closed_after = [], []
+    ie_register_plugin(Plugin(), name="event-recorder")
+    Explorer(tiny_simweb_config(iterations=2), run_dir, progress=False).run()
+    assert Recorder.heard == expected_events(2)
+    assert Recorder.closed_after == [len(Recorder.heard)]  # closed once, after run_finished
+
+
+def _explore(run: Path, config: Path, fault: str = "") -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, IE_FAULT=fault)
+    cmd = [sys.executable, "-m", "ie", "explore", "--run", str(run), "--config", str(config)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+
+
+def _store_fingerprint(run: Path) -> dict[str, object]:
+    store = RunStore.open_existing(run)
+    try:
+        return {"queries": sorted((q["engine"], q["text"], q["iteration"]) for q in store.queries()),
+                "images": sorted(img.sha256 for img in store.images()),
+                "train": [store.stage_info(i, "train")["steps"] for i in range(2)],
+                "rewards": {sha: round(v, 5) for sha, v in store.image_rewards().items()}}
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_kill9_mid_training_redoes_at_most_checkpoint_every_steps(tmp_path: Path) -> None:
+    every, steps = 2, 7
+    cfg = tiny_simweb_config(max_steps_per_iter=steps, checkpoint_every=every, batch_size=8).to_dict()
+    config = tmp_path / "ie.toml"
+    config.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in cfg.items() if k != "options"))
+
+    reference = tmp_path / "reference"
+    assert _explore(reference, config).returncode == 0
+
+    crashed = tmp_path / "crashed"
+    killed = _explore(crashed, config, fault="train:0:step-5")  # after step 5 of 7; the newest checkpoint: step 4
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    steps_dir = crashed / "checkpoints" / "iter000"
+    assert sorted(p.name for p in steps_dir.glob("step-*.pt"))[-1] == "step-0000004.pt"
+    resumed = subprocess.run([sys.executable, "-m", "ie", "resume", str(crashed)], capture_output=True, text=True,
+                             env=dict(os.environ, IE_FAULT=""), timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+    store = RunStore.open_existing(crashed)
+    try:
+        info = store.stage_info(0, "train")
+    finally:
+        store.close()
+    assert info["resumed_from"] == 4 and info["steps"] == steps
+    assert 5 - info["resumed_from"] <= every  # steps done before the kill that were done again
+    # iteration 1 searched, scored and trained from the resumed model: the same queries, images, rewards, weights
+    assert _store_fingerprint(crashed) == _store_fingerprint(reference)
+    import torch
+
+    weights = [torch.load(run / "checkpoints" / "backbone_timm.pth", weights_only=True) for run in (reference, crashed)]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.allclose(weights[0][k].float(), weights[1][k].float(), atol=1e-5) for k in weights[0])
