@@ -31,7 +31,7 @@ def embed_vocabulary(
     vocabulary: Vocabulary,
     embedder: TextEmbedder,
     cache_dir: str | Path | None = None,
-    batch_size: int = 8192,
+    batch_size: int = 1024,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Embeddings (float32, ``len(vocabulary) x embedder.dim``) of every concept's ``embed_text()``.

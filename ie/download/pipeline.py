@@ -71,6 +71,18 @@ class DownloadSummary:
     def leaks(self) -> int:
         return self.counts[Outcome.LEAK.value]
 
+    def nothing_obtained(self) -> str | None:
+        """None when an image was kept (or nothing was tried); otherwise one line: how many URLs failed, the
+        main reasons and, when the SSRF guard refused private or loopback addresses, the ``--allow-host`` hint."""
+        if not self.total or self.ok:
+            return None
+        top = ", ".join(f"{reason} {n}" for reason, n in self.reasons.most_common(3))
+        refused = self.counts[Outcome.BLOCKED_PRIVATE_ADDRESS.value]
+        hint = (f"; {refused} pointed at private or loopback addresses: allow a host you trust with "
+                "--allow-host HOST:PORT (or --allow-private-hosts)" if refused else "")
+        retry = f"; {self.transient} may heal and are retried on the next run" if self.transient else ""
+        return f"none of the {self.total} URLs gave an image ({top}){hint}{retry}"
+
     @property
     def images_per_s(self) -> float:
         return self.ok / self.seconds if self.seconds > 0 else 0.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,8 +47,10 @@ def eval_transform(image_size: int) -> Any:
 
 
 def extract_features(module: Any, paths: Sequence[Path], transform: Any, *, device: str, batch_size: int,
-                     num_workers: int = 0, encode: Any = None) -> torch.Tensor:
-    """L2-normalised float32 CPU features of ``paths`` (``encode(module, batch)`` defaults to ``module(batch)``)."""
+                     num_workers: int = 0, encode: Any = None,
+                     on_batch: Callable[[int], None] | None = None) -> torch.Tensor:
+    """L2-normalised float32 CPU features of ``paths`` (``encode(module, batch)`` defaults to ``module(batch)``);
+    ``on_batch(n)`` after each batch of ``n`` images."""
     import contextlib
 
     import torch
@@ -71,6 +73,8 @@ def extract_features(module: Any, paths: Sequence[Path], transform: Any, *, devi
                                    memory_format=torch.channels_last if on_cuda else torch.contiguous_format)
                 feats = encode(module, images) if encode else module(images)
                 out.append(F.normalize(feats.float(), dim=1).cpu())
+                if on_batch is not None:
+                    on_batch(len(images))
     finally:
         module.train(was_training)
     if not out:
@@ -82,7 +86,7 @@ class ModelFeaturizer:
     """:class:`ie.api.Featurizer` over a backbone; ``id`` must change whenever the weights change."""
 
     def __init__(self, backbone: Any, *, id: str, image_size: int, device: str = "auto", batch_size: int = 256,
-                 cache_dir: Path | None = None, num_workers: int = 0, executor: Any = None):
+                 cache_dir: Path | None = None, num_workers: int = 0, executor: Any = None, progress: bool = False):
 
         self.backbone, self.id, self.image_size = backbone, id, image_size
         self.device = choose_device(device)
@@ -94,6 +98,7 @@ class ModelFeaturizer:
         self._keys: dict[Path, str] = {}
         self._loaded = False
         self.computed = 0  # images run through the model by this object (tests and benchmarks read it)
+        self.progress = progress  # a progress bar while features are computed
 
     def _load_disk_cache(self) -> None:
         import torch
@@ -147,8 +152,12 @@ class ModelFeaturizer:
             if self.executor is not None and self.executor.remote:
                 feats = self._remote_features(list(todo.values()))
             else:
-                feats = extract_features(self.backbone, list(todo.values()), self.transform, device=self.device,
-                                         batch_size=self.batch_size, num_workers=self.num_workers)
+                from ie.progress import progress_bar
+
+                with progress_bar(f"features ({self.id})", len(todo), enabled=self.progress) as bar:
+                    feats = extract_features(self.backbone, list(todo.values()), self.transform, device=self.device,
+                                             batch_size=self.batch_size, num_workers=self.num_workers,
+                                             on_batch=bar.advance)
             new_keys = list(todo)
             self._features.update(zip(new_keys, feats))
             self.computed += len(new_keys)

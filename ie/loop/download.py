@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from ie.api import IEError
 from ie.loop.context import RunContext
 
 
@@ -36,6 +37,10 @@ class DownloadStage:
         dedupe.add_leak_files([str(x.path) for x in ctx.target.test + ctx.target.val])
         summary = download_to_store(urls, store, iteration=iteration, options=options, dedupe=dedupe,
                                     progress=ctx.progress, executor=ctx.session.executor)
+        failure = summary.nothing_obtained()
+        if failure and not store.image_count():
+            # the run has not one image from the web: stop as a failed job (the stage is redone on resume)
+            raise IEError(f"iteration {iteration}: {failure}")
         counts = {f"outcome_{k}": v for k, v in summary.counts.items()}
         ctx.session.emit("download_finished", iteration, urls=len(urls), kept=summary.ok,
                          transient=summary.transient, **counts)

@@ -120,6 +120,7 @@ class Explorer:
     # setup -----------------------------------------------------------------------------------
     def _setup(self) -> RunContext:
         from ie.concepts import ConceptBrain, embed_vocabulary
+        from ie.progress import progress_bar
 
         cfg, store = self.config, self.store
         self.session = session = Session.build(cfg, self.run_dir, self.manager)
@@ -129,7 +130,10 @@ class Explorer:
             vocabulary = session.create("vocabulary", cfg.vocab, class_names=list(target.class_names))
             concepts = list(vocabulary.concepts())
             embedder = session.create("embedder", cfg.embedder)
-            embeddings = embed_vocabulary(vocabulary, embedder, cache_dir() / "embeddings")
+        # once per (vocabulary, embedder) on this machine, then cached: WordNet x MiniLM takes minutes on a CPU
+        with progress_bar(f"embedding {len(concepts):,} concepts (once)", len(concepts), enabled=self.progress) as bar:
+            embeddings = embed_vocabulary(vocabulary, embedder, cache_dir() / "embeddings",
+                                          progress=lambda done, total: bar.update(done))
         if not store.get_state("concepts_stored"):
             store.add_concepts(concepts)
             store.set_state("concepts_stored", len(concepts))
@@ -145,7 +149,7 @@ class Explorer:
         descriptors = session.create("descriptors", cfg.descriptors) if cfg.descriptors else None
         self.context = RunContext(
             config=cfg, store=store, session=session, target=target, brain=brain,
-            model=ModelState(session, store, target), reward_fn=session.create("reward", cfg.reward),
+            model=ModelState(session, store, target, progress=self.progress), reward_fn=session.create("reward", cfg.reward),
             descriptors=descriptors, console=self.console, progress=self.progress, check_stop=self._check_stop)
         session.emit("run_started", config=cfg.to_dict())
         return self.context

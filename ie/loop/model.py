@@ -14,8 +14,8 @@ from ie.store import RunStore
 class ModelState:
     """Holds the current backbone: the latest iteration's checkpoint, or the initial weights."""
 
-    def __init__(self, session: Session, store: RunStore, target: TargetData):
-        self.session, self.store, self.target = session, store, target
+    def __init__(self, session: Session, store: RunStore, target: TargetData, progress: bool = False):
+        self.session, self.store, self.target, self.progress = session, store, target, progress
         self.config = session.config
         self.method = session.create("ssl", self.config.ssl)
         self._trainer: Any = None
@@ -52,7 +52,7 @@ class ModelState:
         model_id, _ = self._current()
         return ModelFeaturizer(self.trainer().backbone, id=model_id, image_size=self.config.image_size,
                                device=self.config.device, cache_dir=self.session.run_dir / "features",
-                               executor=self.session.executor)
+                               executor=self.session.executor, progress=self.progress)
 
     def evaluate(self, iteration: int) -> dict[str, float]:
         from ie.learning.evaluate import evaluate_featurizer

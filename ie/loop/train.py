@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from ie.faults import fault_point
 from ie.loop.checkpoint import record_checkpoint
 from ie.loop.context import RunContext
+from ie.progress import progress_bar
 
 
 class TrainStage:
@@ -30,8 +31,13 @@ class TrainStage:
         if cfg.max_steps_per_iter:
             steps = min(steps, cfg.max_steps_per_iter)
         trainer = ctx.model.trainer(ctx.run_dir / "checkpoints" / f"iter{iteration:03d}")
+        def on_step(done: int) -> None:
+            bar.update(done)
+            fault_point(f"train:{iteration}:step-{done}")
+
         # checkpoints every cfg.checkpoint_every steps: a crash mid-stage resumes from the newest (redoes fewer)
-        result = trainer.fit(mix, steps, on_step=lambda done: fault_point(f"train:{iteration}:step-{done}"))
+        with progress_bar(f"training iteration {iteration}", steps, enabled=ctx.progress) as bar:
+            result = trainer.fit(mix, steps, on_step=on_step)
         fault_point(f"train:{iteration}:after-fit")
         record_checkpoint(store, iteration, Path(result.checkpoint), result.steps, cfg.keep_checkpoints)
         fault_point(f"checkpoint:{iteration}:after-record")

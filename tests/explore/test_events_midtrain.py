@@ -113,3 +113,37 @@ def test_kill9_mid_training_redoes_at_most_checkpoint_every_steps(tmp_path: Path
     weights = [torch.load(run / "checkpoints" / "backbone_timm.pth", weights_only=True) for run in (reference, crashed)]
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.allclose(weights[0][k].float(), weights[1][k].float(), atol=1e-5) for k in weights[0])
+
+
+def test_explore_that_obtains_nothing_fails_with_reasons_and_the_allow_host_hint(
+        run_dir: Path, ie_register_plugin) -> None:  # noqa: ANN001
+    """An engine whose every URL points at this machine (and does not say it serves private URLs): the SSRF guard
+    refuses them all, so the run has no image; it fails after the first download, naming the reason and the fix."""
+    from urllib.parse import quote
+
+    from ie.api import Hit, IEError, SearchEngine, SearchPage
+
+    class Intranet(SearchEngine):
+        name = "intranet"
+
+        def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
+            hits = [Hit(url=f"http://127.0.0.1:9/{quote(query)}/{i}.jpg", engine=self.name, query=query, rank=i)
+                    for i in range(per_page)]
+            return SearchPage(hits, has_more=False)
+
+    class Plugin:
+        @hookimpl
+        def ie_register_engines(self, register):  # noqa: ANN001, ANN202
+            register("intranet", Intranet, help="returns loopback URLs")
+
+    ie_register_plugin(Plugin(), name="intranet-engine")
+    with pytest.raises(IEError, match=r"iteration 0: none of the \d+ URLs gave an image \(blocked_loopback \d+\); "
+                                      r"\d+ pointed at private or loopback addresses: allow a host you trust "
+                                      r"with --allow-host"):
+        Explorer(tiny_simweb_config(engines=["intranet"]), run_dir, progress=False).run()
+    store = RunStore.open_existing(run_dir)
+    try:
+        assert store.image_count() == 0 and not store.stage_done(0, "download")  # redone on resume
+        assert store.outcome_counts() == {"blocked_private_address": store.query("SELECT COUNT(*) FROM downloads")[0][0]}
+    finally:
+        store.close()

@@ -117,7 +117,10 @@ def concepts_explain(
         pass
     embedder_name = config.get("embedder", "hashing")
     embedder = manager.create("embedder", embedder_name, dict(config.get("options", {}).get("embedder", {}).get(embedder_name, {})))
-    embeddings = embed_vocabulary(vocabulary, embedder)
+    from ie.progress import progress_bar
+
+    with progress_bar(f"embedding {len(vocabulary):,} concepts (once)", len(vocabulary)) as bar:
+        embeddings = embed_vocabulary(vocabulary, embedder, progress=lambda done, total: bar.update(done))
     brain = ConceptBrain.from_state(state, list(vocabulary.concepts()), embeddings)
     mu, sigma, prob = brain.scores()
     score = brain.score()

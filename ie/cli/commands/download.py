@@ -69,11 +69,7 @@ def download(
         from ie.download import print_summary
 
         print_summary(summary)
-    if summary.total and not summary.ok and not summary.skipped:
-        # nothing could be obtained: a failed job (exit 1), with the hint when the SSRF guard refused addresses
-        refused = summary.counts.get("blocked_private_address", 0)
-        hint = (f"; {refused} URL(s) pointed at private or loopback addresses: allow a host you trust with "
-                f"--allow-host HOST:PORT (or --allow-private-hosts)" if refused else "")
-        typer.echo(f"error: none of the {summary.total} URLs gave an image (reasons in the table above){hint}",
-                   err=True)
+    failure = None if summary.skipped else summary.nothing_obtained()
+    if failure:  # nothing could be obtained: a failed job (exit 1); the table above has every reason
+        typer.echo(f"error: {failure}", err=True)
         raise typer.Exit(1)
