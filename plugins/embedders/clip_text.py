@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ie.api import TextEmbedder, WeightsUnavailableError, clip_text_features, hookimpl, load_open_clip
+from ie.api import Option, TextEmbedder, WeightsUnavailableError, clip_text_features, hookimpl, load_open_clip
 
 _HOW = ("set [embedders.clip-text] weights = '/path/to/open_clip_checkpoint.bin' (and model = '<open_clip "
         "architecture>', default ViT-B-32), or use the embedders 'minilm' or 'hashing'")
@@ -75,4 +75,9 @@ class ClipTextEmbedder(TextEmbedder):
 
 @hookimpl
 def ie_register_embedders(register):  # type: ignore[no-untyped-def]
-    register("clip-text", ClipTextEmbedder, help="open_clip text tower (option weights: a local checkpoint)")
+    register("clip-text", ClipTextEmbedder, help="open_clip text tower (option weights: a local checkpoint)", options=(
+        Option("weights", str, None, "a local open_clip checkpoint file (required offline)"),
+        Option("model", str, "ViT-B-32", "the open_clip architecture of the checkpoint"),
+        Option("device", str, "cpu", "where the text tower runs: cpu | cuda"),
+        Option("batch_size", int, 256, "texts per forward pass"),
+    ))

@@ -33,4 +33,4 @@ class ThreadExecutor(Executor):
 
 @hookimpl
 def ie_register_executors(register):  # type: ignore[no-untyped-def]
-    register("local", ThreadExecutor, help="Threads on this machine (default)")
+    register("local", ThreadExecutor, help="Threads on this machine (default)", options=())

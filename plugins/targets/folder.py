@@ -14,7 +14,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from ie.api import IEError, LabeledImage, TargetData, TargetDataset, hookimpl
+from ie.api import IEError, LabeledImage, Option, TargetData, TargetDataset, hookimpl
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 SPLITS = ("train", "val", "test")
@@ -76,4 +76,8 @@ class FolderTarget(TargetDataset):
 
 @hookimpl
 def ie_register_targets(register: Any) -> None:
-    register("folder", FolderTarget, help="an image folder: class sub-folders = labels, flat = unlabeled")
+    register("folder", FolderTarget, help="an image folder: class sub-folders = labels, flat = unlabeled", options=(
+        Option("path", str, None, "the image folder (default: the target spec itself)"),
+        Option("val_fraction", float, 0.1, "share of each class held out for validation (when no val/ folder)"),
+        Option("test_fraction", float, 0.2, "share of each class held out for test (when no test/ folder)"),
+    ))

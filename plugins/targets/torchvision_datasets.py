@@ -14,7 +14,7 @@ import random
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ie.api import IEError, LabeledImage, TargetData, TargetDataset, cache_dir, hookimpl, write_atomic
+from ie.api import IEError, LabeledImage, Option, TargetData, TargetDataset, cache_dir, hookimpl, write_atomic
 
 # name -> (torchvision class, {our split: constructor kwargs}, extra kwargs)
 DATASETS: dict[str, tuple[str, dict[str, dict[str, Any]], dict[str, Any]]] = {
@@ -107,4 +107,6 @@ def _target_class(name: str) -> type[TorchvisionTarget]:
 @hookimpl
 def ie_register_targets(register: Any) -> None:
     for name, (cls_name, _, _) in DATASETS.items():
-        register(name, _target_class(name), help=f"torchvision {cls_name}, materialised as image files")
+        register(name, _target_class(name), help=f"torchvision {cls_name}, materialised as image files",
+                 options=(Option("download", bool, True, "let torchvision download the files when missing "
+                                                         "(never when IE_OFFLINE or HF_HUB_OFFLINE is set)"),))

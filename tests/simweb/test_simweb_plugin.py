@@ -11,10 +11,20 @@ from ie_plugins.simweb import plugin
 
 
 def test_hookimpls_register_simweb() -> None:
-    seen: list[str] = []
+    seen: list[tuple[str, set[str]]] = []
     for hook in (plugin.ie_register_engines, plugin.ie_register_targets, plugin.ie_register_vocabularies):
-        hook(register=lambda name, factory, help="": seen.append(name))
-    assert seen == ["simweb"] * 3
+        hook(register=lambda name, factory, help="", options=None: seen.append((name, {o.name for o in options})))
+    assert [name for name, _ in seen] == ["simweb"] * 3
+    engine, target, vocabulary = (keys for _, keys in seen)
+    assert {"target", "image_size", "n_concepts"} <= vocabulary <= target & engine  # the world's options: shared
+    assert {"noise", "broken_rate", "port", "rate_per_second"} <= engine and {"n_train", "n_test"} <= target
+
+
+def test_a_misspelt_option_is_refused_with_the_nearest() -> None:
+    from ie.api import IEError
+
+    with pytest.raises(IEError, match=r"unknown option 'broken_rat' for engine 'simweb' \(did you mean 'broken_rate'\?\)"):
+        PluginManager().create("engine", "simweb", {"broken_rat": 0.1})
 
 
 @pytest.mark.filterwarnings("ignore:plugin .* is broken")
