@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, ClassVar
 
 from ie.api.errors import MissingCredentialsError, RateLimitedError
+from ie.api.health import OK, WARN, HealthCheck, Quota, secrets_detail
 from ie.api.options import Option
 from ie.api.ratelimit import RateLimiter, TokenBucket
 from ie.api.types import Hit, SearchPage
@@ -58,6 +60,25 @@ class SearchEngine(ABC):
         Option("rate_per_second", float, None, "requests per second (default: the engine's published limit)"),
         Option("burst", float, None, "requests allowed at once before the rate applies"),
     )
+
+    # what the service allows, for `ie reproduce`'s search-time estimate (several rows: e.g. keyless and keyed)
+    QUOTAS: ClassVar[tuple[Quota, ...]] = ()
+
+    @classmethod
+    def health(cls, secrets: Mapping[str, str], today: date) -> list[HealthCheck]:
+        """``ie doctor``'s rows for this engine, offline. ``secrets`` maps each declared variable to 'set (env)',
+        'set (user config)' or 'missing'. By default: ok when every ``SECRETS`` variable is set, else a warning
+        naming the ones to export; engines with more to say (a shutdown date, keyless limits) override it."""
+        if not cls.SECRETS:
+            return []
+        missing = [name for name in cls.SECRETS if secrets.get(name, "missing") == "missing"]
+        fix = " ".join(f"export {name}=..." for name in missing)
+        return [HealthCheck(f"engine {cls.name}", WARN if missing else OK, secrets_detail(secrets, cls.SECRETS), fix)]
+
+    @classmethod
+    def probe_url(cls) -> str | None:
+        """The URL ``ie doctor --online`` requests to see whether the service is reachable (None: not probed)."""
+        return None
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         self.options = dict(options or {})

@@ -12,6 +12,7 @@ Flickr asks for fewer than 3600 calls per hour per key: the default is 2880/hour
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -28,7 +29,7 @@ from ie.api import (
     hookimpl,
     require_secrets,
 )
-from ie.api import Option
+from ie.api import HealthCheck, Option, Quota, secrets_detail
 from ie_plugins.engines import _http
 
 REST_URL = "https://api.flickr.com/services/rest/"
@@ -66,6 +67,17 @@ class FlickrEngine(SearchEngine):
         Option("safe_search", int, 1, "1 safe, 2 moderate, 3 restricted"),
         Option("sizes", list, None, "URL size suffixes to try, in order"),
     )
+    QUOTAS = (Quota("flickr", 500, 0.8, None, "recommended in 2026: free key, < 3600 calls/hour, one call per query"),)
+
+    @classmethod
+    def health(cls, secrets: Mapping[str, str], today: dt.date) -> list[HealthCheck]:
+        ok = secrets.get("FLICKR_API_KEY", "missing") != "missing"
+        return [HealthCheck("engine flickr", "ok" if ok else "warn", secrets_detail(secrets, cls.SECRETS),
+                            "" if ok else "export FLICKR_API_KEY=... (free key: flickr.com/services/apps/create)")]
+
+    @classmethod
+    def probe_url(cls) -> str | None:
+        return REST_URL
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)

@@ -31,7 +31,7 @@ from ie.api import (
     hookimpl,
     require_secrets,
 )
-from ie.api import Option
+from ie.api import HealthCheck, Option, Quota, secrets_detail
 from ie_plugins.engines import _http
 
 SHUTDOWN = dt.date(2027, 1, 1)
@@ -66,6 +66,22 @@ class GoogleEngine(SearchEngine):
         Option("http", object, None, "an httplib2.Http (tests: googleapiclient's HttpMock)"),
         *(Option(key, str, None, "passed to the Custom Search API as is") for key in PASSTHROUGH),
     )
+    QUOTAS = (Quota("google", 10, 1.0, 100, "the paper's engine; closed to new customers, off 2027-01-01; "
+                                         "100 free queries/day, paid up to 10,000/day"),)
+
+    @classmethod
+    def health(cls, secrets: Mapping[str, str], today: dt.date) -> list[HealthCheck]:
+        ok = all(secrets.get(n, "missing") != "missing" for n in cls.SECRETS)
+        retired = today >= SHUTDOWN
+        detail = secrets_detail(secrets, cls.SECRETS) + (
+            "; the Custom Search JSON API was turned off on 2027-01-01" if retired
+            else "; closed to new customers, turned off on 2027-01-01")
+        return [HealthCheck("engine google", "ok" if ok and not retired else "warn", detail,
+                            "use flickr, openverse or wikimedia instead" if retired or not ok else "")]
+
+    @classmethod
+    def probe_url(cls) -> str | None:
+        return "https://customsearch.googleapis.com/customsearch/v1"
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)

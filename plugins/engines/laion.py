@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, ClassVar
 
 from ie.api import EngineError, EngineUnavailableError, Hit, MalformedResponseError, SearchEngine, SearchPage, hookimpl
-from ie.api import Option
+from ie.api import HealthCheck, Option, Quota
 from ie_plugins.engines import _http
 
 MAX_IMAGES = 10000
@@ -38,6 +39,20 @@ class LaionEngine(SearchEngine):
         Option("url", str, None, "a clip-retrieval kNN service (default: $IE_LAION_URL)"),
         Option("index", str, None, "the service's index name (default: $IE_LAION_INDEX)"),
     )
+    QUOTAS = (Quota("laion", 10_000, 5.0, None, "self-hosted clip-retrieval backend only (public service down)"),)
+
+    @classmethod
+    def health(cls, secrets: Mapping[str, str], today: date) -> list[HealthCheck]:
+        found = {name: bool(os.environ.get(name)) for name in ("IE_LAION_URL", "IE_LAION_INDEX")}
+        detail = ", ".join(f"{name} {'set' if ok else 'missing'}" for name, ok in found.items())
+        ok = all(found.values())
+        return [HealthCheck("engine laion", "ok" if ok else "warn", detail,
+                            "" if ok else "the public LAION service is down: point IE_LAION_URL at a self-hosted "
+                            "clip-retrieval backend (or options url/index)")]
+
+    @classmethod
+    def probe_url(cls) -> str | None:
+        return os.environ.get("IE_LAION_URL") or None
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any, ClassVar
 
 from ie.api import (
@@ -26,7 +27,7 @@ from ie.api import (
     get_secret,
     hookimpl,
 )
-from ie.api import Option
+from ie.api import HealthCheck, Option, Quota, secrets_detail
 from ie_plugins.engines import _http
 
 BASE_URL = "https://api.openverse.org"
@@ -49,6 +50,23 @@ class OpenverseEngine(SearchEngine):
     OPTIONS = SearchEngine.OPTIONS + _http.HTTP_OPTIONS + (
         *(Option(key, str, None, "passed to the Openverse API as is") for key in PASSTHROUGH),
     )
+    QUOTAS = (Quota("openverse (anonymous)", 20, 0.3, 200, "keyless, but 200 requests/day: far too few at paper scale"),
+              Quota("openverse (OAuth2)", 500, 1.7, None, "free client credentials; CC-licensed images only"))
+
+    @classmethod
+    def health(cls, secrets: Mapping[str, str], today: date) -> list[HealthCheck]:
+        pair = [secrets.get(n, "missing") != "missing" for n in cls.SECRETS]
+        if all(pair):
+            return [HealthCheck("engine openverse", "ok", "OAuth2 client credentials set (page size up to 500)")]
+        if any(pair):
+            return [HealthCheck("engine openverse", "warn", secrets_detail(secrets, cls.SECRETS),
+                                "set both for OAuth2, or unset both for anonymous use")]
+        return [HealthCheck("engine openverse", "ok", "keyless (anonymous: ~20 requests/minute, 200/day)",
+                            "for more: OPENVERSE_CLIENT_ID + OPENVERSE_CLIENT_SECRET")]
+
+    @classmethod
+    def probe_url(cls) -> str | None:
+        return f"{BASE_URL}/v1/"
 
     def __init__(self, options: Mapping[str, Any] | None = None, clock: Callable[[], float] = time.time):
         super().__init__(options)

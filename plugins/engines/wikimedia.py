@@ -12,8 +12,10 @@ asks clients to make requests in series), ``timeout``.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, ClassVar
 
 from ie.api import (
@@ -26,7 +28,7 @@ from ie.api import (
     SearchPage,
     hookimpl,
 )
-from ie.api import Option
+from ie.api import HealthCheck, Option, Quota
 from ie_plugins.engines import _http
 
 API_URL = "https://commons.wikimedia.org/w/api.php"
@@ -47,6 +49,17 @@ class WikimediaEngine(SearchEngine):
         Option("filetype", str, "bitmap", "MediaWiki filetype filter"),
         Option("maxlag", int, 5, "MediaWiki maxlag, seconds"),
     )
+    QUOTAS = (Quota("wikimedia", 50, 1.0, None, "keyless; a much smaller, encyclopedic index"),)
+
+    @classmethod
+    def health(cls, secrets: Mapping[str, str], today: date) -> list[HealthCheck]:
+        ok = bool(os.environ.get("IE_CONTACT"))
+        return [HealthCheck("engine wikimedia", "ok" if ok else "warn", f"IE_CONTACT {'set' if ok else 'missing'}",
+                            "" if ok else "export IE_CONTACT=you@example.org (Wikimedia's User-Agent policy)")]
+
+    @classmethod
+    def probe_url(cls) -> str | None:
+        return API_URL
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)

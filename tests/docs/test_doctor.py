@@ -86,10 +86,46 @@ def test_online_checks_use_only_the_listed_hosts(environment, monkeypatch):
     server = HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        monkeypatch.setattr(doctor, "ENGINE_URLS", {"up": f"http://127.0.0.1:{server.server_port}/",
-                                                    "down": "http://127.0.0.1:9/"})
+        monkeypatch.setattr(doctor, "engine_probe_urls", lambda: {"up": f"http://127.0.0.1:{server.server_port}/",
+                                                                  "down": "http://127.0.0.1:9/"})
         checks = {c.name: c for c in check_reachability(timeout=2.0)}
     finally:
         server.shutdown()
     assert checks["reach up"].status == "ok" and "HTTP 204" in checks["reach up"].detail
     assert checks["reach down"].status == "fail"
+
+
+def test_engines_declare_their_own_checks_probes_and_quotas(environment, ie_register_plugin):
+    """Core names no engine: a third-party engine's health row, probe URL and quota appear like the built-ins'."""
+    from ie.api import HealthCheck, Quota, SearchEngine, hookimpl
+    from ie.cli.commands.reproduce import engine_quotas
+
+    class Archive(SearchEngine):
+        name = "my-archive"
+        SECRETS = ("MY_ARCHIVE_KEY",)
+        QUOTAS = (Quota("my-archive", 100, 2.0, 1000, "a test service"),)
+
+        @classmethod
+        def probe_url(cls):
+            return "https://archive.example.org/api"
+
+        def search_page(self, query, page, per_page):
+            raise NotImplementedError
+
+    class Plugin:
+        @hookimpl
+        def ie_register_engines(self, register):
+            register("my-archive", Archive, help="test")
+
+    ie_register_plugin(Plugin(), name="archive-plugin")
+    checks = {c.name: c for c in doctor.check_credentials()}
+    assert checks["engine my-archive"].status == "warn"  # the default health: its SECRETS, missing
+    assert checks["engine my-archive"].detail == "MY_ARCHIVE_KEY missing"
+    assert checks["engine my-archive"].fix == "export MY_ARCHIVE_KEY=..."
+    urls = doctor.engine_probe_urls()
+    assert urls["my-archive"] == "https://archive.example.org/api"
+    assert {"flickr", "google", "openverse", "wikimedia"} <= set(urls)
+    labels = [q.label for q in engine_quotas()]
+    assert "my-archive" in labels and {"flickr", "openverse (anonymous)", "openverse (OAuth2)"} <= set(labels)
+    assert isinstance(Archive.health({"MY_ARCHIVE_KEY": "set (env)"}, date(2026, 1, 1))[0], HealthCheck)
+    assert Archive.health({"MY_ARCHIVE_KEY": "set (env)"}, date(2026, 1, 1))[0].status == "ok"

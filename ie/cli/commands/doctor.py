@@ -17,16 +17,8 @@ from typing import Optional
 
 import typer
 
-OK, WARN, FAIL = "ok", "warn", "fail"
-GOOGLE_SHUTDOWN = date(2027, 1, 1)
+from ie.api.health import FAIL, OK, WARN, HealthCheck
 MOCOV3_WEIGHTS = Path("weights/r-50-1000ep.pth.tar")  # the init of examples/reproduce/*.toml
-# engine -> URL probed by --online (any HTTP answer counts as reachable)
-ENGINE_URLS: dict[str, str] = {
-    "openverse": "https://api.openverse.org/v1/",
-    "flickr": "https://api.flickr.com/services/rest/",
-    "wikimedia": "https://commons.wikimedia.org/w/api.php",
-    "google": "https://customsearch.googleapis.com/customsearch/v1",
-}
 
 
 @dataclass
@@ -97,52 +89,29 @@ def _env_status(name: str) -> str:
     return f"{name} {'set' if os.environ.get(name) else 'missing'}"
 
 
+def engine_classes() -> dict[str, type]:
+    """The registered engines whose factory is a class (a lazy factory function has nothing to declare)."""
+    from ie.host.manager import get_plugin_manager
+
+    return {r.name: r.factory for r in get_plugin_manager().registry("engine") if isinstance(r.factory, type)}
+
+
 def check_credentials(today: Optional[date] = None) -> list[Check]:
-    """Per engine: the variables it reads, set or missing (values never shown)."""
+    """What each engine says of its own set-up (keys set or missing, shutdown dates, keyless limits), offline;
+    secret values are never shown."""
     from ie.config import secrets_status
     from ie.host.manager import get_plugin_manager
 
     today = today or date.today()
-    manager = get_plugin_manager()
-    secrets = secrets_status(manager.declared_secrets())
-    engines = set(manager.registry("engine").names())
-
-    def status(*names: str) -> str:
-        return ", ".join(f"{n} {secrets[n]}" for n in names)
-
+    secrets = secrets_status(get_plugin_manager().declared_secrets())
     checks: list[Check] = []
-    if "flickr" in engines:
-        ok = secrets["FLICKR_API_KEY"] != "missing"
-        checks.append(Check("engine flickr", OK if ok else WARN, status("FLICKR_API_KEY", "FLICKR_API_SECRET"),
-                            "" if ok else "export FLICKR_API_KEY=... (free key: flickr.com/services/apps/create)"))
-    if "google" in engines:
-        ok = all(secrets[n] != "missing" for n in ("GOOGLE_API_KEY", "GOOGLE_CSE_ID"))
-        retired = today >= GOOGLE_SHUTDOWN
-        detail = status("GOOGLE_API_KEY", "GOOGLE_CSE_ID") + (
-            "; the Custom Search JSON API was turned off on 2027-01-01" if retired
-            else "; closed to new customers, turned off on 2027-01-01")
-        checks.append(Check("engine google", OK if ok and not retired else WARN, detail,
-                            "use flickr, openverse or wikimedia instead" if retired or not ok else ""))
-    if "openverse" in engines:
-        pair = [secrets[n] != "missing" for n in ("OPENVERSE_CLIENT_ID", "OPENVERSE_CLIENT_SECRET")]
-        if all(pair):
-            checks.append(Check("engine openverse", OK, "OAuth2 client credentials set (page size up to 500)"))
-        elif any(pair):
-            checks.append(Check("engine openverse", WARN, status("OPENVERSE_CLIENT_ID", "OPENVERSE_CLIENT_SECRET"),
-                                "set both for OAuth2, or unset both for anonymous use"))
-        else:
-            checks.append(Check("engine openverse", OK, "keyless (anonymous: ~20 requests/minute, 200/day)",
-                                "for more: OPENVERSE_CLIENT_ID + OPENVERSE_CLIENT_SECRET"))
-    if "laion" in engines:
-        ok = bool(os.environ.get("IE_LAION_URL") and os.environ.get("IE_LAION_INDEX"))
-        checks.append(Check("engine laion", OK if ok else WARN,
-                            f"{_env_status('IE_LAION_URL')}, {_env_status('IE_LAION_INDEX')}",
-                            "" if ok else "the public LAION service is down: point IE_LAION_URL at a self-hosted "
-                            "clip-retrieval backend (or options url/index)"))
-    if "wikimedia" in engines:
-        ok = bool(os.environ.get("IE_CONTACT"))
-        checks.append(Check("engine wikimedia", OK if ok else WARN, _env_status("IE_CONTACT"),
-                            "" if ok else "export IE_CONTACT=you@example.org (Wikimedia's User-Agent policy)"))
+    for name, cls in sorted(engine_classes().items()):
+        health = getattr(cls, "health", None)
+        try:
+            rows = health(secrets, today) if health is not None else []
+        except Exception as err:  # noqa: BLE001 - a plugin's own check failing is itself a finding
+            rows = [HealthCheck(f"engine {name}", FAIL, f"its health check failed: {type(err).__name__}: {err}")]
+        checks += [Check(r.name, r.status, r.detail, r.fix) for r in rows]
     return checks
 
 
@@ -186,13 +155,17 @@ def check_scaling() -> list[Check]:
                       "pip install 'internet-explorer[ray]'")]
 
 
+def engine_probe_urls() -> dict[str, str]:
+    """engine -> the URL it asks ``--online`` to request (any HTTP answer counts as reachable)."""
+    urls = {name: getattr(cls, "probe_url", lambda: None)() for name, cls in sorted(engine_classes().items())}
+    return {name: url for name, url in urls.items() if url}
+
+
 def check_reachability(timeout: float = 5.0) -> list[Check]:
     """One GET per engine host (only with --online); any HTTP answer means reachable."""
     import httpx
 
-    urls = dict(ENGINE_URLS)
-    if os.environ.get("IE_LAION_URL"):
-        urls["laion"] = os.environ["IE_LAION_URL"]
+    urls = engine_probe_urls()
     checks = []
     with httpx.Client(timeout=timeout, follow_redirects=True, headers={"User-Agent": "ie-doctor"}) as client:
         for engine, url in urls.items():

@@ -41,25 +41,11 @@ DATASETS: dict[str, PaperDataset] = {d.key: d for d in (
 )}
 
 
-@dataclass(frozen=True)
-class EngineQuota:
-    """What one engine allows, as documented by its service (see docs/plugins/engines.md)."""
+def engine_quotas() -> list[Any]:
+    """Every registered engine's declared quotas (``SearchEngine.QUOTAS``, as its service documents them)."""
+    from ie.host.manager import get_plugin_manager
 
-    page_size: int
-    rate_per_second: float  # the engine's default client-side rate
-    daily_cap: Optional[int]  # requests per day, None when the cap is hourly or absent
-    note: str
-
-
-ENGINES: dict[str, EngineQuota] = {
-    "flickr": EngineQuota(500, 0.8, None, "recommended in 2026: free key, < 3600 calls/hour, one call per query"),
-    "openverse (anonymous)": EngineQuota(20, 0.3, 200, "keyless, but 200 requests/day: far too few at paper scale"),
-    "openverse (OAuth2)": EngineQuota(500, 1.7, None, "free client credentials; CC-licensed images only"),
-    "wikimedia": EngineQuota(50, 1.0, None, "keyless; a much smaller, encyclopedic index"),
-    "google": EngineQuota(10, 1.0, 100, "the paper's engine; closed to new customers, off 2027-01-01; "
-                                        "100 free queries/day, paid up to 10,000/day"),
-    "laion": EngineQuota(10_000, 5.0, None, "self-hosted clip-retrieval backend only (public service down)"),
-}
+    return [q for r in get_plugin_manager().registry("engine") for q in getattr(r.factory, "QUOTAS", ())]
 
 
 @dataclass(frozen=True)
@@ -107,7 +93,8 @@ def estimate(cfg: Any, assume: Assumptions = Assumptions()) -> list[tuple[str, s
 def quota_rows(cfg: Any) -> list[tuple[str, str, str, str, str, str]]:
     """Per engine: calls per iteration, calls in all, time at the engine's rate, days under its daily cap."""
     rows = []
-    for name, quota in ENGINES.items():
+    for quota in engine_quotas():
+        name = quota.label
         per_query = math.ceil(cfg.images_per_query / quota.page_size)
         calls = cfg.queries_per_iter * per_query
         total = calls * cfg.iterations
