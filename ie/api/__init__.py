@@ -33,6 +33,7 @@ from ie.api.errors import (
     EngineError,
     EngineUnavailableError,
     IEError,
+    JobFailedError,
     MalformedResponseError,
     MissingCredentialsError,
     PluginError,
@@ -72,7 +73,7 @@ class Register(Protocol):
 
 __all__ = [
     "AuthError", "Concept", "HOST_KEYS", "HealthCheck", "Quota", "secrets_detail", "Option", "check_options", "nearest", "options_from_defaults", "DescriptorProvider", "DownloadOutcome", "DuplicatePluginError", "EngineError",
-    "EngineUnavailableError", "Executor", "Featurizer", "Hit", "IEError", "ImageRecord", "LabeledImage",
+    "EngineUnavailableError", "Executor", "Featurizer", "Hit", "IEError", "ImageRecord", "JobFailedError", "LabeledImage",
     "MalformedResponseError", "MissingCredentialsError", "Outcome", "PROJECT_NAME", "PluginError", "Query",
     "QuotaExceededError", "RateLimitedError", "RetryPolicy", "RateLimiter", "Register", "RewardFunction", "RunEvent", "RunObserver",
     "SSLMethod", "SSLModel", "SearchEngine", "SearchPage", "TargetData", "TargetDataset", "TextEmbedder",

@@ -13,7 +13,16 @@ def nearest(word: str, choices: Iterable[str]) -> str:
 
 
 class IEError(Exception):
-    """Base class of every error internet-explorer raises on purpose; its message is meant for users."""
+    """Base class of every error internet-explorer raises on purpose; its message is meant for users.
+    ``exit_code`` is the CLI's exit status for it: 2, a mistake in what the user gave."""
+
+    exit_code: int = 2
+
+
+class JobFailedError(IEError):
+    """A job that ran as asked and could not do its work (e.g. not one URL gave an image): the CLI exits 1."""
+
+    exit_code = 1
 
 
 class PluginError(IEError):

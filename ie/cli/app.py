@@ -195,7 +195,7 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except IEError as err:
-        _fail(str(err), 2)
+        _fail(str(err), err.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)

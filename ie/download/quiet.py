@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 _local = threading.local()
+_forward: list[Any] = [warnings.showwarning]  # the hook ours displaced: warnings outside a block still reach it
 _MODULES = r"(PIL|ie\.download\.validate)(\..*)?$"  # Pillow, or our decode call when Pillow warns one frame up
 
 
@@ -22,8 +23,7 @@ def _show(message: Warning | str, category: type[Warning], filename: str, lineno
           file: TextIO | None = None, line: str | None = None) -> None:
     sink: list[str] | None = getattr(_local, "sink", None)
     if sink is None:
-        warnings._showwarnmsg_impl(  # type: ignore[attr-defined]
-            warnings.WarningMessage(message, category, filename, lineno, file, line))
+        _forward[0](message, category, filename, lineno, file, line)
         return
     if category.__name__ not in sink:
         sink.append(category.__name__)
@@ -32,6 +32,7 @@ def _show(message: Warning | str, category: type[Warning], filename: str, lineno
 def _install() -> None:
     # Re-checked on every use: a test runner or a notebook may have swapped the hook or reset the filters since.
     if warnings.showwarning is not _show:
+        _forward[0] = warnings.showwarning
         warnings.showwarning = _show
     if not any(f[0] == "always" and f[3] is not None and f[3].pattern == _MODULES for f in warnings.filters):
         warnings.filterwarnings("always", module=_MODULES)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from ie.api import IEError
+from ie.api import JobFailedError
 from ie.loop.context import RunContext
 
 
@@ -40,7 +40,7 @@ class DownloadStage:
         failure = summary.nothing_obtained()
         if failure and not store.image_count():
             # the run has not one image from the web: stop as a failed job (the stage is redone on resume)
-            raise IEError(f"iteration {iteration}: {failure}")
+            raise JobFailedError(f"iteration {iteration}: {failure}")
         counts = {f"outcome_{k}": v for k, v in summary.counts.items()}
         ctx.session.emit("download_finished", iteration, urls=len(urls), kept=summary.ok,
                          transient=summary.transient, **counts)

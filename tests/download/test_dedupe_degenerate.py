@@ -156,3 +156,17 @@ def test_decoder_warnings_are_recorded_not_printed(monkeypatch: pytest.MonkeyPat
     assert "Warning" not in out + err
     clean = process_image(image_bytes((100, 80)), OPTS)
     assert isinstance(clean, Processed) and clean.reason == "ok" and clean.warnings == ()
+
+
+def test_warnings_outside_a_decode_still_reach_the_hook_that_was_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI prints warnings its own way: decoding must not steal the ones raised elsewhere."""
+    import warnings
+
+    from ie.download.quiet import recorded_warnings
+
+    heard: list[str] = []
+    monkeypatch.setattr(warnings, "showwarning", lambda message, *args, **kwargs: heard.append(str(message)))
+    with recorded_warnings() as inside:
+        warnings.warn("inside the decode block", UserWarning, stacklevel=1)
+    warnings.warn("outside any decode block", UserWarning, stacklevel=1)
+    assert inside == ["UserWarning"] and heard == ["outside any decode block"]

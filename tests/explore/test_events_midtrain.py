@@ -121,7 +121,7 @@ def test_explore_that_obtains_nothing_fails_with_reasons_and_the_allow_host_hint
     refuses them all, so the run has no image; it fails after the first download, naming the reason and the fix."""
     from urllib.parse import quote
 
-    from ie.api import Hit, IEError, SearchEngine, SearchPage
+    from ie.api import Hit, JobFailedError, SearchEngine, SearchPage
 
     class Intranet(SearchEngine):
         name = "intranet"
@@ -137,10 +137,11 @@ def test_explore_that_obtains_nothing_fails_with_reasons_and_the_allow_host_hint
             register("intranet", Intranet, help="returns loopback URLs")
 
     ie_register_plugin(Plugin(), name="intranet-engine")
-    with pytest.raises(IEError, match=r"iteration 0: none of the \d+ URLs gave an image \(blocked_loopback \d+\); "
+    with pytest.raises(JobFailedError, match=r"iteration 0: none of the \d+ URLs gave an image \(blocked_loopback \d+\); "
                                       r"\d+ pointed at private or loopback addresses: allow a host you trust "
                                       r"with --allow-host"):
         Explorer(tiny_simweb_config(engines=["intranet"]), run_dir, progress=False).run()
+    assert JobFailedError.exit_code == 1  # `ie explore` exits 1: a failed job, not a usage mistake
     store = RunStore.open_existing(run_dir)
     try:
         assert store.image_count() == 0 and not store.stage_done(0, "download")  # redone on resume
