@@ -149,7 +149,8 @@ class Explorer:
         descriptors = session.create("descriptors", cfg.descriptors) if cfg.descriptors else None
         self.context = RunContext(
             config=cfg, store=store, session=session, target=target, brain=brain,
-            model=ModelState(session, store, target, progress=self.progress), reward_fn=session.create("reward", cfg.reward),
+            model=ModelState(session, store, target, progress=self.progress),
+            reward_fn=session.create("reward", cfg.reward),
             descriptors=descriptors, console=self.console, progress=self.progress, check_stop=self._check_stop)
         session.emit("run_started", config=cfg.to_dict())
         return self.context

@@ -31,6 +31,7 @@ class TrainStage:
         if cfg.max_steps_per_iter:
             steps = min(steps, cfg.max_steps_per_iter)
         trainer = ctx.model.trainer(ctx.run_dir / "checkpoints" / f"iter{iteration:03d}")
+
         def on_step(done: int) -> None:
             bar.update(done)
             fault_point(f"train:{iteration}:step-{done}")
@@ -44,5 +45,5 @@ class TrainStage:
         ctx.model.became(iteration, trainer)
         ctx.session.emit("checkpoint_saved", iteration, path=str(result.checkpoint), step=result.steps)
         loss = result.losses[-1] if result.losses else float("nan")
-        return {"steps": result.steps, "resumed_from": result.resumed_from, "mix": len(mix), "candidates": len(candidates), "loss": loss,
-                "images_per_second": result.images_per_second}
+        return {"steps": result.steps, "resumed_from": result.resumed_from, "mix": len(mix),
+                "candidates": len(candidates), "loss": loss, "images_per_second": result.images_per_second}
