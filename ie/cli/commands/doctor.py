@@ -85,10 +85,6 @@ def check_plugins() -> list[Check]:
     return checks
 
 
-def _env_status(name: str) -> str:
-    return f"{name} {'set' if os.environ.get(name) else 'missing'}"
-
-
 def engine_classes() -> dict[str, type]:
     """The registered engines whose factory is a class (a lazy factory function has nothing to declare)."""
     from ie.host.manager import get_plugin_manager

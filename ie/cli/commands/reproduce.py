@@ -6,9 +6,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ie.api import Quota
 
 PAPER_ROWS = {
     "clip_rn50": "CLIP ResNet-50 (oracle)",
@@ -41,7 +44,7 @@ DATASETS: dict[str, PaperDataset] = {d.key: d for d in (
 )}
 
 
-def engine_quotas() -> list[Any]:
+def engine_quotas() -> list[Quota]:
     """Every registered engine's declared quotas (``SearchEngine.QUOTAS``, as its service documents them)."""
     from ie.host.manager import get_plugin_manager
 
