@@ -41,6 +41,8 @@ POLICIES = ["gp", "random", "no-gp", "none"]
 def make_config(target: str, policy: str, args: argparse.Namespace, seed: int) -> Any:
     training = dict(device=args.device, max_steps_per_iter=args.steps_per_iter, batch_size=args.batch_size,
                     arch=args.arch, init=args.init, image_size=args.image_size)
+    if args.feature_size is not None:
+        training["feature_size"] = args.feature_size
     if args.embedder:
         training["embedder"] = args.embedder
     maker = clipart_comparison_config if target == "clipart" else policy_comparison_config
@@ -73,7 +75,8 @@ def run_no_exploration(config: Any, root: Path) -> dict[int, dict[str, float]]:
                       seed=config.seed, init=config.init, finetune=config.finetune)
 
     def knn(tag: str) -> float:
-        featurizer = ModelFeaturizer(trainer.backbone, id=tag, image_size=config.image_size, device=config.device)
+        featurizer = ModelFeaturizer(trainer.backbone, id=tag, image_size=config.model_feature_size,
+                                     device=config.device)
         return evaluate_featurizer(featurizer, target, linear=False)["knn_top1"]
 
     metrics = {-1: {"knn_top1": knn("start")}}
@@ -131,6 +134,8 @@ def main() -> None:
     parser.add_argument("--steps-per-iter", type=int, default=20, help="SSL steps per iteration (the demo's 20)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--feature-size", type=int, default=None,
+                        help="resolution of rewards and evaluation (default: the config's, 128; 0 = --image-size)")
     parser.add_argument("--arch", default="efficientnet_lite0")
     parser.add_argument("--init", default="auto")
     parser.add_argument("--embedder", default="", help="text embedder (default: the target's setting: hashing for "
@@ -152,6 +157,7 @@ def main() -> None:
                     metrics = run_no_exploration(config, run) if policy == "none" else run_explorer(config, run)
                 row = {"target": args.target, "policy": policy, "seed": seed, "seconds": time.perf_counter() - began,
                        "arch": args.arch, "init": args.init, "image_size": args.image_size,
+                       "feature_size": config.model_feature_size,
                        "steps_per_iter": args.steps_per_iter, "queries": args.queries,
                        "embedder": config.embedder,
                        "metrics": {str(k): v for k, v in metrics.items()}}

@@ -89,10 +89,10 @@ class Explorer:
             check_plugin_names(config, manager or get_plugin_manager())
         self.store = RunStore.open(self.run_dir)
         saved = self.store.get_state("config")
-        if saved is not None and config is not None and ExploreConfig.from_dict(saved) != config:
+        if saved is not None and config is not None and ExploreConfig.from_saved(saved) != config:
             raise IEError(f"{self.run_dir} already holds a run with another config: `ie resume {self.run_dir}` "
                           "continues it; pass --fresh (or another --run) to start over")
-        self.config = config or (ExploreConfig.from_dict(saved) if saved else ExploreConfig())
+        self.config = config or (ExploreConfig.from_saved(saved) if saved else ExploreConfig())
         # the config is stored once the run has set up (see run()): a run that fails to start fixes nothing
         self._config_saved = saved is not None
         self.console = console or Console()

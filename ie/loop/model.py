@@ -50,7 +50,7 @@ class ModelState:
         from ie.learning.features import ModelFeaturizer
 
         model_id, _ = self._current()
-        return ModelFeaturizer(self.trainer().backbone, id=model_id, image_size=self.config.image_size,
+        return ModelFeaturizer(self.trainer().backbone, id=model_id, image_size=self.config.model_feature_size,
                                device=self.config.device, cache_dir=self.session.run_dir / "features",
                                executor=self.session.executor, progress=self.progress)
 

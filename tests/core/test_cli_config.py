@@ -56,3 +56,13 @@ def test_config_show_never_prints_secret_values(tmp_path, monkeypatch):
     secrets = json.loads(result.stdout)["secrets"]
     assert secrets["FLICKR_API_KEY"] == "set (env)" and secrets["GOOGLE_API_KEY"] == "set (user config)"
     assert secrets["OPENVERSE_CLIENT_ID"] == "missing"
+
+
+def test_a_stored_run_without_a_later_field_keeps_its_old_behaviour():
+    """Runs stored before ``feature_size`` existed scored rewards at ``image_size``: resuming them must not change
+    that, while a new config gets today's default."""
+    old = ExploreConfig().to_dict()
+    del old["feature_size"]
+    assert ExploreConfig.from_saved(old).model_feature_size == old["image_size"]
+    assert ExploreConfig().model_feature_size == 128
+    assert ExploreConfig(feature_size=0, image_size=96).model_feature_size == 96

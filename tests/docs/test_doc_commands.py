@@ -79,4 +79,5 @@ def test_the_defaults_the_docs_state_are_the_codes() -> None:
     text = (REPO / "docs" / "index.md").read_text()
     assert (f"({cfg.arch} at {cfg.image_size} px, {cfg.queries_per_iter} queries of {cfg.images_per_query} images "
             "per iteration)") in " ".join(text.split())
+    assert f"evaluation see the images at {cfg.feature_size} px (`feature_size`)" in " ".join(text.split())
     assert f"by default `{cfg.arch}`" in text and f'`init = "{cfg.init}"`' in text

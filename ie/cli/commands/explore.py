@@ -34,6 +34,8 @@ def explore(
     init: Optional[str] = typer.Option(None, "--init", help="Start: auto | imagenet | random | timm[:tag] | "
                                        "checkpoint:PATH (`ie plugins` lists the named starts)."),
     image_size: Optional[int] = typer.Option(None, "--image-size", help="Training resolution (paper: 224)."),
+    feature_size: Optional[int] = typer.Option(None, "--feature-size", help="Resolution of rewards and evaluation "
+                                               "(default 128; 0 = the training resolution)."),
     seed: Optional[int] = typer.Option(None, help="Seed."),
     device: Optional[str] = typer.Option(None, help="auto | cpu | cuda"),
     max_hours: Optional[float] = typer.Option(None, help="Budget: stop after this many hours."),
@@ -49,7 +51,8 @@ def explore(
 
     overrides = dict(target=target, engines=engine or None, ssl=ssl, reward=reward, vocab=vocab, embedder=embedder,
                      policy=policy, iterations=iterations, queries_per_iter=queries_per_iter,
-                     images_per_query=images_per_query, arch=arch, init=init, image_size=image_size, seed=seed,
+                     images_per_query=images_per_query, arch=arch, init=init, image_size=image_size,
+                     feature_size=feature_size, seed=seed,
                      device=device, max_hours=max_hours, max_images=max_images, label_set=label_set, executor=executor)
     cfg = load_config(config, overrides)
     if ray_address:
