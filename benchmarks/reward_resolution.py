@@ -36,10 +36,8 @@ def main() -> None:
     manager = get_plugin_manager()
     target = manager.create("target", "clipart", {"name": "clipart:animals"}).load()
     engine = manager.create("engine", "clipart", {"target": "animals"})
-    corpus, items = engine.corpus_dir.parent, sorted(engine.manifest.corpus.items())
+    relevant, others = sorted(engine.relevant_files()), sorted(engine.other_files())
     engine.close()
-    relevant = [corpus / p for p, r in items if r]
-    others = [corpus / p for p, r in items if not r]
     others = [others[i] for i in np.random.default_rng(args.seed).choice(len(others), args.others, replace=False)]
     paths, labels = relevant + others, np.array([1] * len(relevant) + [0] * len(others))
     torch.manual_seed(args.seed)

@@ -104,6 +104,11 @@ class ClipartEngine(SearchEngine):
         base = self.corpus_dir.parent
         return [base / path for path, relevant in self.manifest.corpus.items() if relevant]
 
+    def other_files(self) -> list[Path]:
+        """Every corpus image that is not relevant (the complement of :meth:`relevant_files`)."""
+        base = self.corpus_dir.parent
+        return [base / path for path, relevant in self.manifest.corpus.items() if not relevant]
+
     def relevance(self, query: str) -> float:
         """Ground truth: the share of relevant images among the first ``relevance_depth`` hits; 0.0 without hits."""
         local = self.local
