@@ -64,6 +64,9 @@ class ExploreConfig:
     keep_checkpoints: int = _f(2, "Iterations whose full SSL checkpoint stays on disk, newest first (0 = all); "
                                   "a MoCo-v3 checkpoint is ~390 MB for resnet18, ~610 MB for resnet50.")
     calibrate_rewards: bool = _f(True, "Subtract the reward of the target's val images under the same model.")
+    pad_short_queries: bool = _f(True, "A query that yields fewer images than the reward's top_n counts each "
+                                       "missing one at a low reward of its iteration (the 10th percentile), as an "
+                                       "empty query does: one lucky image no longer outranks ten good ones.")
     pcr: float = _f(2.0, "Past-to-candidate ratio of the training mix (paper: 2).")
     replay_fraction: float = _f(0.5, "Share of new images, by reward, added to the replay buffer (paper: 0.5).")
     resize: int = _f(128, "Shorter side of stored images (0 = keep); at least feature_size, or rewards see "
@@ -130,7 +133,7 @@ class ExploreConfig:
 
 
 # fields added after runs were first stored -> the value that reproduces a run stored without them
-LEGACY_VALUES: dict[str, Any] = {"feature_size": 0}
+LEGACY_VALUES: dict[str, Any] = {"feature_size": 0, "pad_short_queries": False}
 
 # the run-level choices a typo in must stop a run before it starts (plugin names are checked by their registries)
 CHOICES = {"policy": ("gp", "random", "no-gp"), "finetune": ("auto", "gentle", "full")}

@@ -75,9 +75,14 @@ class RewardFunction(ABC):
     def score(self, images: Sequence[Path], featurizer: Featurizer) -> np.ndarray:
         """One reward per image, higher is more target-like."""
 
-    def concept_reward(self, image_rewards: Sequence[float]) -> float:
-        """The paper's rule by default: mean of the top ``top_n`` (10) image rewards of a query."""
-        values = sorted((float(v) for v in image_rewards), reverse=True)[: int(self.options.get("top_n", 10))]
+    def concept_reward(self, image_rewards: Sequence[float], missing: float | None = None) -> float:
+        """The paper's rule by default: mean of the top ``top_n`` (10) image rewards of a query. With ``missing``,
+        a query that yielded fewer than ``top_n`` images counts each absent one at that value (an empty query
+        scores ``missing``); without it, the mean is over the images there are."""
+        top_n = int(self.options.get("top_n", 10))
+        values = sorted((float(v) for v in image_rewards), reverse=True)[:top_n]
+        if missing is not None:
+            values += [float(missing)] * (top_n - len(values))
         return sum(values) / len(values) if values else 0.0
 
 

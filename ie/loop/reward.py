@@ -3,7 +3,10 @@ plugin: kNN similarity by default, CLIP optionally), then each query's concept r
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar
+
+import numpy as np
 
 from ie.faults import fault_point
 from ie.loop.context import RunContext
@@ -36,15 +39,31 @@ class RewardStage:
             fault_point(f"reward:{iteration}:after-image-rewards")
         reference = reward_reference(ctx, featurizer)
         rewards = store.image_rewards()
-        triples, empty = [], []
-        for q in store.queries(iteration=iteration, status="done"):
-            values = [rewards[s] for s in store.query_image_shas(q["id"]) if s in rewards]
-            if values:
-                triples.append((q["id"], q["concept_id"], reward_fn.concept_reward(values) - reference))
-            else:
-                empty.append((q["id"], q["concept_id"]))
-        # a query that yielded no image counts as the worst concept of its iteration (not as 0, which would be
-        # far outside the cosine scale and swamp the GP)
-        floor = min((t[2] for t in triples), default=0.0)
-        store.add_concept_rewards(iteration, triples + [(qid, cid, floor) for qid, cid in empty])
-        return {"scored": len(new), "concepts": len(triples) + len(empty), "reward_reference": reference}
+        per_query = [(q["id"], q["concept_id"], [rewards[s] for s in store.query_image_shas(q["id"]) if s in rewards])
+                     for q in store.queries(iteration=iteration, status="done")]
+        if ctx.config.pad_short_queries and accepts_missing(reward_fn):
+            # a query with few images is scored as if its missing ones were poor: on a web where most queries
+            # find 0-2 images (captions, not pixels, decide the hits), the mean of one lucky image otherwise tops
+            # the iteration and the GP chases its neighbours (measured on the clip-art web: "Henry VIII", one
+            # portrait, outranked "bird", 16 birds)
+            pooled = [v for _, _, values in per_query for v in values]
+            missing = float(np.percentile(pooled, MISSING_PERCENTILE)) if pooled else 0.0
+            triples = [(qid, cid, reward_fn.concept_reward(values, missing=missing) - reference)
+                       for qid, cid, values in per_query]
+        else:
+            found = [(qid, cid, reward_fn.concept_reward(values) - reference)
+                     for qid, cid, values in per_query if values]
+            # a query that yielded no image counts as the worst concept of its iteration (not as 0, which would be
+            # far outside the cosine scale and swamp the GP)
+            floor = min((t[2] for t in found), default=0.0)
+            triples = found + [(qid, cid, floor) for qid, cid, values in per_query if not values]
+        store.add_concept_rewards(iteration, triples)
+        return {"scored": len(new), "concepts": len(triples), "reward_reference": reference}
+
+
+MISSING_PERCENTILE = 10  # the reward an absent image counts: a low one of the iteration's images
+
+
+def accepts_missing(reward_fn: Any) -> bool:
+    """Whether the plugin's ``concept_reward`` takes ``missing`` (a plugin written before it existed may not)."""
+    return "missing" in inspect.signature(reward_fn.concept_reward).parameters
