@@ -45,6 +45,8 @@ def make_config(target: str, policy: str, args: argparse.Namespace, seed: int) -
         training["feature_size"] = args.feature_size
     if args.embedder:
         training["embedder"] = args.embedder
+    if args.reward_background is not None:
+        training["reward_background"] = args.reward_background
     maker = clipart_comparison_config if target == "clipart" else policy_comparison_config
     return maker(policy, args.iterations, args.queries, seed, **training)
 
@@ -136,6 +138,8 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--feature-size", type=int, default=None,
                         help="resolution of rewards and evaluation (default: the config's, 128; 0 = --image-size)")
+    parser.add_argument("--reward-background", type=int, default=None,
+                        help="web images the kNN reward contrasts with (default: the config's, 0 = off)")
     parser.add_argument("--arch", default="efficientnet_lite0")
     parser.add_argument("--init", default="auto")
     parser.add_argument("--embedder", default="", help="text embedder (default: the target's setting: hashing for "
@@ -159,7 +163,7 @@ def main() -> None:
                        "arch": args.arch, "init": args.init, "image_size": args.image_size,
                        "feature_size": config.model_feature_size,
                        "steps_per_iter": args.steps_per_iter, "queries": args.queries,
-                       "embedder": config.embedder,
+                       "embedder": config.embedder, "reward_background": config.reward_background,
                        "metrics": {str(k): v for k, v in metrics.items()}}
                 with open(out, "a") as fh:
                     fh.write(json.dumps(row) + "\n")

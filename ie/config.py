@@ -64,6 +64,11 @@ class ExploreConfig:
     keep_checkpoints: int = _f(2, "Iterations whose full SSL checkpoint stays on disk, newest first (0 = all); "
                                   "a MoCo-v3 checkpoint is ~390 MB for resnet18, ~610 MB for resnet50.")
     calibrate_rewards: bool = _f(True, "Subtract the reward of the target's val images under the same model.")
+    reward_background: int = _f(0, "Web images the kNN reward contrasts with (0 = off, the paper's plain kNN): a "
+                                   "seeded sample of this many of the first iteration's kept images; an image's "
+                                   "reward becomes its similarity to the target minus that to these, so images "
+                                   "that resemble everything stop topping it. Clip-art web: reward ROC AUC "
+                                   "0.83 -> 0.92 at 1000; the simulated web: worse after the first iterations.")
     pad_short_queries: bool = _f(True, "A query that yields fewer images than the reward's top_n counts each "
                                        "missing one at a low reward of its iteration (the 10th percentile), as an "
                                        "empty query does: one lucky image no longer outranks ten good ones.")

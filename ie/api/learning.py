@@ -75,6 +75,11 @@ class RewardFunction(ABC):
     def score(self, images: Sequence[Path], featurizer: Featurizer) -> np.ndarray:
         """One reward per image, higher is more target-like."""
 
+    def fit_background(self, images: Sequence[Path], featurizer: Featurizer) -> None:
+        """Optional, called after :meth:`fit_target` when the run contrasts rewards (``reward_background``):
+        images of the web at large, as a uniform draw of concepts found them. A reward that uses them scores
+        how much more target-like an image is than the web's typical image; the default ignores them."""
+
     def concept_reward(self, image_rewards: Sequence[float], missing: float | None = None) -> float:
         """The paper's rule by default: mean of the top ``top_n`` (10) image rewards of a query. With ``missing``,
         a query that yielded fewer than ``top_n`` images counts each absent one at that value (an empty query

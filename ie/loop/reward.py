@@ -4,6 +4,7 @@ plugin: kNN similarity by default, CLIP optionally), then each query's concept r
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,6 +32,8 @@ class RewardStage:
         store, reward_fn = ctx.store, ctx.reward_fn
         featurizer = ctx.model.featurizer()
         reward_fn.fit_target([x.path for x in ctx.target.train], featurizer, ctx.target.class_names)
+        if ctx.config.reward_background > 0:
+            reward_fn.fit_background(background_images(ctx, iteration), featurizer)
         scored = store.image_rewards()
         new = [img for img in store.images(iteration=iteration) if img.sha256 not in scored]
         if new:
@@ -59,6 +62,21 @@ class RewardStage:
             triples = found + [(qid, cid, floor) for qid, cid, values in per_query if not values]
         store.add_concept_rewards(iteration, triples)
         return {"scored": len(new), "concepts": len(triples), "reward_reference": reference}
+
+
+def background_images(ctx: RunContext, iteration: int) -> list[Path]:
+    """The web at large for the reward's contrast: a seeded sample of ``reward_background`` kept images of the
+    first iteration that kept any (iteration 0 draws concepts uniformly, so its images are the web as the
+    engines return it, not what the policy prefers); the same images in every later iteration."""
+    for first in range(iteration + 1):
+        images = sorted(img.path for img in ctx.store.images(iteration=first))
+        if images:
+            break
+    else:
+        return []
+    n = min(ctx.config.reward_background, len(images))
+    chosen = np.random.default_rng([ctx.config.seed, 23]).choice(len(images), n, replace=False)
+    return [images[i] for i in sorted(chosen)]
 
 
 MISSING_PERCENTILE = 10  # the reward an absent image counts: a low one of the iteration's images

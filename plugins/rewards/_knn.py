@@ -7,6 +7,7 @@ for and installed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -15,10 +16,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def topk_mean_similarity(queries: torch.Tensor, keys: torch.Tensor, k: int, chunk_size: int = 4096,
-                         device: str = "cpu") -> np.ndarray:
+                         device: str = "cpu", exclude: Sequence[int] | None = None) -> np.ndarray:
     """For each row of ``queries``, the mean of its ``k`` largest dot products with ``keys`` (float64 array).
 
-    Both inputs should be L2-normalised (then dot product = cosine similarity).
+    Both inputs should be L2-normalised (then dot product = cosine similarity). ``exclude[i]`` (``-1``: none) is
+    a key that row ``i`` must not be compared with: itself, when the queries are among the keys.
     """
     import numpy as np
     import torch
@@ -27,7 +29,9 @@ def topk_mean_similarity(queries: torch.Tensor, keys: torch.Tensor, k: int, chun
         return np.zeros(0, dtype=np.float64)
     if len(keys) == 0:
         raise ValueError("no target features to compare against")
-    k = min(k, len(keys))
+    k = min(k, len(keys) - (1 if exclude is not None and any(e >= 0 for e in exclude) else 0))
+    if k < 1:
+        raise ValueError("no key to compare with once each row's own is excluded")
     keys_t = keys.to(device=device, dtype=torch.float32).T  # a transposed view: BLAS takes it as is
     out = np.empty(len(queries), dtype=np.float64)
     rows = min(chunk_size, len(queries))
@@ -37,6 +41,10 @@ def topk_mean_similarity(queries: torch.Tensor, keys: torch.Tensor, k: int, chun
             chunk = queries[start:start + chunk_size].to(device=device, dtype=torch.float32)
             block = sims[: len(chunk)]
             torch.matmul(chunk, keys_t, out=block)
+            if exclude is not None:
+                skip = torch.as_tensor(exclude[start:start + len(chunk)], dtype=torch.long, device=device)
+                rows_ = torch.nonzero(skip >= 0).flatten()
+                block[rows_, skip[rows_]] = -torch.inf
             out[start:start + len(chunk)] = block.topk(k, dim=1).values.mean(dim=1).double().cpu().numpy()
     return out
 

@@ -4,6 +4,13 @@ image rewards. Options: ``k`` (15), ``top_n`` (10), ``chunk_size`` (4096), ``dev
 ("torch" or "faiss"), ``center`` (False). Rewards are memoised per image until the next :meth:`fit_target` (new model), and the
 featurizer caches features, so only new candidates are ever computed.
 
+With background images (:meth:`KNNReward.fit_background`, which the run calls when ``reward_background`` is
+on), an image's reward is its kNN similarity to the target minus its similarity to its ``background_k`` (50)
+nearest background images (an image never counts itself): a density ratio, the correction for "hubs" that
+cross-domain retrieval makes (CSLS, Conneau et al. 2018). Images that resemble everything (round, colourful
+clip-art resembles any animal drawing to an ImageNet model) no longer top the reward: on the clip-art web the
+start model's ROC AUC for target-relevant images rose from 0.84 to 0.93 (`benchmarks/reward_contrast.py`).
+
 ``center=True`` subtracts the target's mean feature from both sides before the cosine. For a trained model
 (the paper starts from MoCo-v3 ImageNet weights) this changes little; for a random or barely trained
 backbone, whose post-ReLU features share one dominant direction (every cosine is ~0.99), it is what makes
@@ -34,6 +41,8 @@ class KNNReward(RewardFunction):
         Option("backend", str, "torch", "torch | faiss"),
         Option("center", bool, False, "subtract the target mean before the cosine"),
         Option("top_n", int, 10, "a concept's reward: mean of its top-n image rewards"),
+        Option("background_k", int, 50, "neighbours among the background images, when the run gives them"),
+        Option("background_drop", float, 0.25, "share of the background most similar to the target left out"),
     )
 
     def __init__(self, options: dict[str, Any] | None = None):
@@ -46,6 +55,10 @@ class KNNReward(RewardFunction):
         self._mean: torch.Tensor | None = None
         self.target_features: torch.Tensor | None = None
         self._featurizer_id: str | None = None
+        self.background_k = int(self.options.get("background_k", 50))
+        self.background_drop = float(self.options.get("background_drop", 0.25))
+        self.background_features: torch.Tensor | None = None
+        self._background_index: dict[Path, int] = {}
         self._memo: dict[Path, float] = {}
         self.scored = 0  # images whose reward was computed (not memoised); tests read it
 
@@ -60,21 +73,59 @@ class KNNReward(RewardFunction):
             features = torch.nn.functional.normalize(features - self._mean, dim=1)
         self.target_features = features
         self._featurizer_id = featurizer.id
+        self.background_features, self._background_index = None, {}
         self._memo.clear()
 
-    def rewards_for_features(self, features: torch.Tensor) -> np.ndarray:
-        """Rewards of already-computed (L2-normalised) candidate features."""
+    def fit_background(self, images: Sequence[Path], featurizer: Featurizer) -> None:
+        """Contrast later rewards with these web images (after :meth:`fit_target`, same featurizer); fewer than
+        two images leave the plain kNN reward."""
+        if featurizer.id != self._featurizer_id:
+            raise IEError("knn reward: fit_background() needs the featurizer of fit_target()")
+        paths = list(dict.fromkeys(Path(p) for p in images))
+        self.background_features, self._background_index = None, {}
+        if len(paths) < 2:
+            self._memo.clear()
+            return
+        import numpy as np
+
+        features = self._prepare(featurizer(paths))
+        # the web's own target-like images (the first iteration finds some) would cancel the reward of the very
+        # images the run looks for: the background is the web minus its most target-like share
+        similarity = self._target_similarity(features)
+        keep = np.sort(np.argsort(similarity, kind="stable")[: max(2, round(len(paths) * (1 - self.background_drop)))])
+        self.background_features = features[torch_index(keep)]
+        self._background_index = {paths[j]: i for i, j in enumerate(keep)}
+        self._memo.clear()
+
+    def _target_similarity(self, features: torch.Tensor) -> np.ndarray:
+        """The paper's reward: mean similarity to the ``k`` nearest target features (features prepared)."""
         from ie_plugins.rewards._knn import topk_mean_similarity, topk_mean_similarity_faiss
 
-        if self.target_features is None:
-            raise IEError("knn reward: call fit_target() before score()")
-        if self._mean is not None:
-            import torch
-
-            features = torch.nn.functional.normalize(features - self._mean, dim=1)
         if self.backend == "faiss":
             return topk_mean_similarity_faiss(features, self.target_features, self.k)
         return topk_mean_similarity(features, self.target_features, self.k, self.chunk_size, self.device)
+
+    def _prepare(self, features: torch.Tensor) -> torch.Tensor:
+        if self._mean is None:
+            return features
+        import torch
+
+        return torch.nn.functional.normalize(features - self._mean, dim=1)
+
+    def rewards_for_features(self, features: torch.Tensor, paths: Sequence[Path] = ()) -> np.ndarray:
+        """Rewards of already-computed (L2-normalised) candidate features; ``paths`` (same order) let a
+        background image skip itself."""
+        from ie_plugins.rewards._knn import topk_mean_similarity
+
+        if self.target_features is None:
+            raise IEError("knn reward: call fit_target() before score()")
+        features = self._prepare(features)
+        rewards = self._target_similarity(features)
+        if self.background_features is not None:
+            own = [self._background_index.get(Path(p), -1) for p in paths] if paths else None
+            rewards -= topk_mean_similarity(features, self.background_features, self.background_k,
+                                            self.chunk_size, self.device, exclude=own)
+        return rewards
 
     def score(self, images: Sequence[Path], featurizer: Featurizer) -> np.ndarray:
         import numpy as np
@@ -85,9 +136,15 @@ class KNNReward(RewardFunction):
         paths = [Path(p) for p in images]
         todo = list(dict.fromkeys(p for p in paths if p not in self._memo))
         if todo:
-            self._memo.update(zip(todo, self.rewards_for_features(featurizer(todo)).tolist()))
+            self._memo.update(zip(todo, self.rewards_for_features(featurizer(todo), todo).tolist()))
             self.scored += len(todo)
         return np.array([self._memo[p] for p in paths], dtype=np.float64)
+
+
+def torch_index(indices: Any) -> Any:
+    import torch
+
+    return torch.as_tensor(indices, dtype=torch.long)
 
 
 @hookimpl

@@ -18,8 +18,13 @@ from ie_plugins.rewards.knn import KNNReward
 class NoFitReward(KNNReward):
     """The kNN reward's concept rule; the image rewards are already in the store, so nothing is featurized."""
 
+    background: list[Path] = []
+
     def fit_target(self, target: Sequence[Path], featurizer: object, class_names: Sequence[str] = ()) -> None:
         pass
+
+    def fit_background(self, images: Sequence[Path], featurizer: object) -> None:  # type: ignore[override]
+        self.background = list(images)
 
 
 class OldStyleReward(NoFitReward):
@@ -29,7 +34,7 @@ class OldStyleReward(NoFitReward):
         return super().concept_reward(image_rewards)
 
 
-def _run(tmp_path: Path, pad: bool, reward_fn: KNNReward | None = None) -> dict[str, float]:
+def _run(tmp_path: Path, pad: bool, reward_fn: NoFitReward | None = None) -> dict[str, float]:
     """Four queries of iteration 0: one lucky image, twelve good ones, none, twelve poor ones."""
     store = RunStore.open(tmp_path / f"run-{pad}-{type(reward_fn).__name__}")
     plan = {"lucky": [0.9], "good": [0.6] * 12, "empty": [], "poor": [0.1] * 12}
@@ -43,11 +48,14 @@ def _run(tmp_path: Path, pad: bool, reward_fn: KNNReward | None = None) -> dict[
             image = store.add_image(hit.url.encode(), width=8, height=8, phash="0", iteration=0, outcome=outcome)
             rewards[image.sha256] = value
     store.add_image_rewards(0, rewards, "knn")
-    ctx = SimpleNamespace(store=store, reward_fn=reward_fn or NoFitReward(),
-                          config=ExploreConfig(pad_short_queries=pad),
+    reward_fn = reward_fn or NoFitReward()
+    ctx = SimpleNamespace(store=store, reward_fn=reward_fn, config=ExploreConfig(pad_short_queries=pad, reward_background=1000),
                           model=SimpleNamespace(featurizer=lambda: None),
                           target=SimpleNamespace(train=[], val=[], class_names=[]))
     RewardStage().run(ctx, 0)  # type: ignore[arg-type]
+    # the reward contrasts with the first iteration's images (here all 25, fewer than reward_background)
+    assert sorted(reward_fn.background) == sorted(img.path for img in store.images(iteration=0))
+    assert len(reward_fn.background) == 25
     names = {q["id"]: q["text"] for q in store.queries()}
     got = {names[r["query_id"]]: r["value"] for r in store.concept_rewards(0)}
     store.close()
@@ -78,3 +86,23 @@ def test_concept_reward_pads_missing_images_up_to_top_n() -> None:
     assert reward.concept_reward([], missing=-0.2) == pytest.approx(-0.2)
     assert reward.concept_reward([1.0, 0.5, 0.2, 0.1, 0.0], missing=-5.0) == pytest.approx(0.45)
     assert reward.concept_reward([1.0, 0.5]) == pytest.approx(0.75)
+
+
+def test_the_background_is_a_fixed_sample_of_the_first_iteration_that_kept_images(tmp_path: Path) -> None:
+    from ie.loop.reward import background_images
+
+    store = RunStore.open(tmp_path / "run")
+    for iteration, count in ((1, 30), (2, 10)):  # iteration 0 kept nothing
+        for i in range(count):
+            store.add_image(f"{iteration}-{i}".encode(), width=8, height=8, phash="0", iteration=iteration)
+    ctx = SimpleNamespace(store=store, config=ExploreConfig(reward_background=12, seed=3))
+    first = {img.path for img in store.images(iteration=1)}
+    assert background_images(ctx, 0) == []  # type: ignore[arg-type]
+    chosen = background_images(ctx, 1)  # type: ignore[arg-type]
+    assert len(chosen) == 12 == len(set(chosen)) and set(chosen) <= first
+    assert background_images(ctx, 2) == chosen  # type: ignore[arg-type]  # the same web in every later iteration
+    ctx.config = ExploreConfig(reward_background=12, seed=4)
+    assert background_images(ctx, 2) != chosen  # type: ignore[arg-type]  # seeded
+    ctx.config = ExploreConfig(reward_background=100)
+    assert set(background_images(ctx, 2)) == first  # type: ignore[arg-type]
+    store.close()

@@ -101,3 +101,69 @@ def test_clip_reward_offline_error_says_how_to_pass_weights() -> None:
     reward = CLIPReward({"model": "RN50", "pretrained": "openai"})
     with pytest.raises(WeightsUnavailableError, match="clip-weights"):
         reward.fit_target([Path("x.jpg")], featurizer=None)
+
+
+def test_knn_reward_with_background_is_target_similarity_minus_background_similarity_without_itself() -> None:
+    targets, web = _table(20, 16, 0, "t"), _table(60, 16, 1, "w")
+    featurizer = TableFeaturizer(targets | web)
+    reward = KNNReward({"k": 5, "background_k": 7, "chunk_size": 16, "background_drop": 0.0})
+    reward.fit_target(list(targets), featurizer)
+    paths = list(web)
+    plain = reward.score(paths, featurizer)
+    background = paths[:40]  # the first 40 are background images, the last 20 are not
+    reward.fit_background(background, featurizer)
+    got = reward.score(paths, featurizer)
+
+    c = np.stack([v.double().numpy() for v in web.values()])
+    b = c[:40]
+    sims = c @ b.T
+    sims[np.arange(40), np.arange(40)] = -np.inf  # a background image never counts itself
+    expected = plain - np.sort(sims, axis=1)[:, ::-1][:, :7].mean(axis=1)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert not np.allclose(got, plain)
+    reward.fit_target(list(targets), featurizer)  # a new model: the background must be given again
+    np.testing.assert_allclose(reward.score(paths, featurizer), plain, atol=1e-6)
+
+
+def test_background_contrast_demotes_an_image_that_resembles_everything() -> None:
+    """A hub (close to the target and to every web image) outranks a target-like image under plain kNN, not
+    under the contrast."""
+    gen = torch.Generator().manual_seed(0)
+    target_dir, other_dir = torch.randn(32, generator=gen), torch.randn(32, generator=gen)
+    def unit(v: torch.Tensor) -> torch.Tensor:
+        return F.normalize(v, dim=0)
+    noise = lambda: 0.3 * torch.randn(32, generator=gen)  # noqa: E731
+    targets = {Path(f"t/{i}"): unit(target_dir + noise()) for i in range(20)}
+    web = {Path(f"w/{i}"): unit(other_dir + noise()) for i in range(50)}
+    hub, liked = Path("c/hub"), Path("c/liked")
+    table = targets | web | {hub: unit(1.2 * target_dir + 1.2 * other_dir), liked: unit(target_dir + noise())}
+    featurizer = TableFeaturizer(table)
+    reward = KNNReward()
+    reward.fit_target(list(targets), featurizer)
+    plain = reward.score([hub, liked], featurizer)
+    reward.fit_background(list(web), featurizer)
+    contrasted = reward.score([hub, liked], featurizer)
+    assert contrasted[1] > contrasted[0]
+    assert plain[0] > 0.5 and contrasted[0] < plain[0] - 0.3
+
+
+def test_the_most_target_like_share_of_the_background_is_left_out() -> None:
+    """Target-like images in the background would cancel the reward of exactly the images a run looks for."""
+    gen = torch.Generator().manual_seed(1)
+    target_dir, other_dir = torch.randn(32, generator=gen), torch.randn(32, generator=gen)
+    def near(direction: torch.Tensor) -> torch.Tensor:
+        return F.normalize(direction + 0.3 * torch.randn(32, generator=gen), dim=0)
+    targets = {Path(f"t/{i}"): near(target_dir) for i in range(20)}
+    web = {Path(f"w/{i}"): near(other_dir) for i in range(40)}
+    found = {Path(f"f/{i}"): near(target_dir) for i in range(10)}  # what the first iteration found of the target
+    featurizer = TableFeaturizer(targets | web | found)
+    reward = KNNReward({"background_drop": 0.2, "background_k": 5})
+    reward.fit_target(list(targets), featurizer)
+    reward.fit_background(list(web) + list(found), featurizer)
+    assert reward.background_features is not None and len(reward.background_features) == 40
+    assert set(reward._background_index) == set(web)
+    kept = reward.score(list(found), featurizer)
+    unfiltered = KNNReward({"background_drop": 0.0, "background_k": 5})
+    unfiltered.fit_target(list(targets), featurizer)
+    unfiltered.fit_background(list(web) + list(found), featurizer)
+    assert kept.min() > unfiltered.score(list(found), featurizer).max()
