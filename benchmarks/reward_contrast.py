@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main() -> None:
@@ -37,11 +38,10 @@ def main() -> None:
     from ie.learning.backbones import create_backbone
     from ie.learning.features import ModelFeaturizer
 
+    from _clipart_web import clipart_animals_web
+
     manager = get_plugin_manager()
-    target = manager.create("target", "clipart", {"name": "clipart:animals"}).load()
-    engine = manager.create("engine", "clipart", {"target": "animals"})
-    relevant, others = sorted(engine.relevant_files()), sorted(engine.other_files())
-    engine.close()
+    target, relevant, others = clipart_animals_web(manager)
     rng = np.random.default_rng(args.seed)
     relevant = [relevant[i] for i in rng.permutation(len(relevant))]
     others = [others[i] for i in rng.choice(len(others), args.others + args.background, replace=False)]
@@ -61,10 +61,9 @@ def main() -> None:
                 + [(f"contrast, background_k = {ks[-1]}, drop {d}", {"background_k": ks[-1], "background_drop": d})
                    for d in drops])
     for name, options in settings:
-        k = options
         reward = manager.create("reward", "knn", options or {})
         reward.fit_target([x.path for x in target.train], featurizer, target.class_names)
-        if k is not None:
+        if options is not None:
             reward.fit_background(background, featurizer)
         values = reward.score(scored, featurizer)
         top = labels[np.argsort(-values)[:100]].mean()

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main() -> None:
@@ -33,11 +34,10 @@ def main() -> None:
     from ie.learning.backbones import create_backbone
     from ie.learning.features import ModelFeaturizer
 
+    from _clipart_web import clipart_animals_web
+
     manager = get_plugin_manager()
-    target = manager.create("target", "clipart", {"name": "clipart:animals"}).load()
-    engine = manager.create("engine", "clipart", {"target": "animals"})
-    relevant, others = sorted(engine.relevant_files()), sorted(engine.other_files())
-    engine.close()
+    target, relevant, others = clipart_animals_web(manager)
     others = [others[i] for i in np.random.default_rng(args.seed).choice(len(others), args.others, replace=False)]
     paths, labels = relevant + others, np.array([1] * len(relevant) + [0] * len(others))
     torch.manual_seed(args.seed)

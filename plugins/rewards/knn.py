@@ -67,11 +67,8 @@ class KNNReward(RewardFunction):
             raise IEError("knn reward: the target has no images")
         features = featurizer(list(target))
         if self.center:
-            import torch
-
             self._mean = features.mean(0, keepdim=True)
-            features = torch.nn.functional.normalize(features - self._mean, dim=1)
-        self.target_features = features
+        self.target_features = self._prepare(features)
         self._featurizer_id = featurizer.id
         self.background_features, self._background_index = None, {}
         self._memo.clear()
@@ -83,8 +80,8 @@ class KNNReward(RewardFunction):
             raise IEError("knn reward: fit_background() needs the featurizer of fit_target()")
         paths = list(dict.fromkeys(Path(p) for p in images))
         self.background_features, self._background_index = None, {}
+        self._memo.clear()
         if len(paths) < 2:
-            self._memo.clear()
             return
         import numpy as np
         import torch
@@ -96,7 +93,6 @@ class KNNReward(RewardFunction):
         keep = np.sort(np.argsort(similarity, kind="stable")[: max(2, round(len(paths) * (1 - self.background_drop)))])
         self.background_features = features[torch.as_tensor(keep, dtype=torch.long)]
         self._background_index = {paths[j]: i for i, j in enumerate(keep)}
-        self._memo.clear()
 
     def _target_similarity(self, features: torch.Tensor) -> np.ndarray:
         """The paper's reward: mean similarity to the ``k`` nearest target features (features prepared)."""
