@@ -1,8 +1,9 @@
 """What can the paper's concept sampler reach with a perfect reward? Relevant-query precision per iteration when the
 scores of the GP were an oracle's (every relevant concept scores ``--gap`` above the others, plus Gaussian noise of
 std ``--noise``), drawn by the very rules a run uses (``ie.concepts.sampler``: temperature from the score range,
-softmax, tiers of 250 / 1000 ranks holding 80% / 10% / 10% of the mass, tried concepts excluded). Iteration 0 is a
-uniform draw, as in a run.
+softmax, tiers holding 80% / 10% / 10% of the mass, the paper's 250 / 1,000 ranks scaled to the vocabulary as
+``ie.loop.sample.scaled_tiers`` does (the demo: 48 / 192), tried concepts excluded). Iteration 0 is a uniform draw,
+as in a run.
 
 It gives the ceiling a run can approach, how fast a finite pool of relevant concepts is used up (the top tier
 fills with irrelevant ones as the relevant ones are tried), and how often the demo's acceptance (the last
@@ -23,6 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ie.concepts.sampler import concept_probabilities, draw  # noqa: E402
+from ie.loop.sample import scaled_tiers  # noqa: E402
 
 
 def simulate(concepts: int, relevant: int, queries: int, iterations: int, gap: float, noise: float,
@@ -32,12 +34,13 @@ def simulate(concepts: int, relevant: int, queries: int, iterations: int, gap: f
     is_relevant[rng.choice(concepts, size=relevant, replace=False)] = True
     scores = rng.normal(0.0, noise, concepts) + gap * is_relevant
     untried = np.ones(concepts, dtype=bool)
+    tiers = scaled_tiers(concepts, queries)
     precision = []
     for iteration in range(iterations):
         if iteration == 0:  # nothing observed yet: a run draws uniformly
             picked = rng.choice(concepts, size=queries, replace=False)
         else:
-            picked = draw(concept_probabilities(scores, eligible=untried), queries, rng)
+            picked = draw(concept_probabilities(scores, tiers=tiers, eligible=untried), queries, rng)
         precision.append(float(is_relevant[picked].mean()))
         untried[picked] = False
     return np.array(precision)
@@ -59,7 +62,8 @@ def main() -> None:
         args.trials = min(args.trials, 100)
     rng = np.random.default_rng(args.seed)
     print(f"{args.concepts} concepts, {args.relevant} relevant ({args.relevant / args.concepts:.1%}), "
-          f"{args.queries} queries x {args.iterations} iterations, {args.trials} seeded runs per gap")
+          f"{args.queries} queries x {args.iterations} iterations, tiers {scaled_tiers(args.concepts, args.queries)}, "
+          f"{args.trials} seeded runs per gap")
     for gap in [float(g) for g in args.gap.split(",")]:
         runs = np.stack([simulate(args.concepts, args.relevant, args.queries, args.iterations, gap, args.noise, rng)
                          for _ in range(args.trials)])
