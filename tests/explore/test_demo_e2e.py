@@ -5,6 +5,11 @@ Part 8's acceptance: the last iteration's relevant-query precision is >= 0.8x th
 random run's last iteration. The start model is the pretrained one, and its kNN reward ranks relevant images well
 (ROC AUC asserted per iteration): with random-init features the reward ranked them at chance or below, and the
 policy lost the concepts it had found (precision 0.42 at iteration 2, then 0.00, 0.04).
+
+The seed is stated because the acceptance does not hold for every seed: measured for seeds 0-3, ">= 3x random"
+holds in all, ">= 0.8x best" in seeds 0 and 3 only; in seeds 1 and 2 the kNN reward scores striped shapes on
+other backgrounds (irrelevant by simweb's ground truth) as high as relevant ones (benchmarks/RESULTS.md, "The
+demo at other seeds").
 """
 
 from __future__ import annotations
