@@ -90,6 +90,8 @@ def main() -> None:
     parser.add_argument("--init", default="auto")
     parser.add_argument("--finetune", default="auto", help="auto | gentle | full")
     parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--feature-size", type=int, default=0,
+                        help="resolution of the evaluation (0 = --image-size; a run's default feature_size is 128)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--concepts", type=int, default=12, help="simweb concepts per pool (x images per concept)")
@@ -101,6 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.steps, args.seeds = 20, "0"
+    feature_size = args.feature_size or args.image_size
 
     from rich.console import Console
     from rich.table import Table
@@ -130,19 +133,29 @@ def main() -> None:
                 if pool != "none":
                     trainer.fit(images, args.steps)
                 seconds = time.perf_counter() - began
-                featurizer = ModelFeaturizer(trainer.backbone, id=pool, image_size=args.image_size, device=device)
+                featurizer = ModelFeaturizer(trainer.backbone, id=pool, image_size=feature_size, device=device)
                 result = evaluate_featurizer(featurizer, target, linear=True)  # the loop's evaluation
                 row = {"target": args.target, "pool": pool, "seed": seed, "knn_top1": result["knn_top1"],
                        "linear_top1": result["linear_top1"], "images": len(images), "n_test": len(target.test),
                        "steps": 0 if pool == "none" else args.steps, "seconds": seconds, "arch": args.arch,
-                       "init": args.init, "finetune": trainer.finetune, "image_size": args.image_size}
+                       "init": args.init, "finetune": trainer.finetune, "image_size": args.image_size,
+                       "feature_size": feature_size}
+                if feature_size != args.image_size:  # the same model at its training size, side by side
+                    at_train = evaluate_featurizer(ModelFeaturizer(trainer.backbone, id=f"{pool}-train-size",
+                                                                   image_size=args.image_size, device=device),
+                                                   target, linear=True)
+                    row.update(knn_top1_at_image_size=at_train["knn_top1"],
+                               linear_top1_at_image_size=at_train["linear_top1"])
                 rows.append(row)
                 with open(out, "a") as fh:
                     fh.write(json.dumps(row) + "\n")
                 print(f"ssl_data_relevance[{args.target} {pool} seed {seed}]: kNN {row['knn_top1']:.3f}, linear "
-                      f"{row['linear_top1']:.3f}, {len(images)} images, {seconds:.0f} s", flush=True)
+                      f"{row['linear_top1']:.3f} at {feature_size} px (kNN at {args.image_size} px: "
+                      f"{row.get('knn_top1_at_image_size', row['knn_top1']):.3f}), {len(images)} images, "
+                      f"{seconds:.0f} s", flush=True)
     table = Table(title=f"{args.target}: target accuracy after {args.steps} SSL steps on each pool ({args.arch} "
-                        f"{args.image_size} px, init {args.init}, finetune {rows[0]['finetune']}, batch "
+                        f"{args.image_size} px, evaluated at {feature_size} px, init {args.init}, finetune "
+                        f"{rows[0]['finetune']}, batch "
                         f"{args.batch_size}, {rows[0]['n_test']} test images), mean +- std over seeds {args.seeds}")
     for column in ("pool", "images", "kNN top-1", "linear top-1"):
         table.add_column(column)
