@@ -5,8 +5,8 @@ softmax, tiers holding 80% / 10% / 10% of the mass, the paper's 250 / 1,000 rank
 ``ie.loop.sample.scaled_tiers`` does (the demo: 48 / 192), tried concepts excluded). Iteration 0 is a uniform draw,
 as in a run.
 
-It gives the ceiling a run can approach, how fast a finite pool of relevant concepts is used up (the top tier
-fills with irrelevant ones as the relevant ones are tried), and how often the demo's acceptance (the last
+It gives the ceiling a run can approach, whether a finite pool of relevant concepts runs dry over the iterations
+(tried ones leave the top tier to irrelevant ones), and how often the demo's acceptance (the last
 iteration's precision >= 0.8x the best iteration's) holds by chance alone for one seed.
 
     python benchmarks/sampler_ceiling.py                      # the demo: simweb's 2,880 concepts, 190 relevant
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--relevant", type=int, default=190, help="relevant concepts (simweb's demo target: 190)")
     parser.add_argument("--queries", type=int, default=24)
     parser.add_argument("--iterations", type=int, default=5)
-    parser.add_argument("--gap", default="1,0.2,0.1", help="oracle score gaps to try (comma-separated)")
+    parser.add_argument("--gap", default="1,0.2,0.05", help="oracle score gaps to try (comma-separated)")
     parser.add_argument("--noise", type=float, default=0.05, help="std of the oracle's score noise")
     parser.add_argument("--trials", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)

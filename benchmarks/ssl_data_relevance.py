@@ -149,9 +149,10 @@ def main() -> None:
                 rows.append(row)
                 with open(out, "a") as fh:
                     fh.write(json.dumps(row) + "\n")
+                at_train_size = (f" (kNN at {args.image_size} px: {row['knn_top1_at_image_size']:.3f})"
+                                 if "knn_top1_at_image_size" in row else "")
                 print(f"ssl_data_relevance[{args.target} {pool} seed {seed}]: kNN {row['knn_top1']:.3f}, linear "
-                      f"{row['linear_top1']:.3f} at {feature_size} px (kNN at {args.image_size} px: "
-                      f"{row.get('knn_top1_at_image_size', row['knn_top1']):.3f}), {len(images)} images, "
+                      f"{row['linear_top1']:.3f} at {feature_size} px{at_train_size}, {len(images)} images, "
                       f"{seconds:.0f} s", flush=True)
     table = Table(title=f"{args.target}: target accuracy after {args.steps} SSL steps on each pool ({args.arch} "
                         f"{args.image_size} px, evaluated at {feature_size} px, init {args.init}, finetune "
