@@ -55,7 +55,9 @@ class ModelState:
                                executor=self.session.executor, progress=self.progress)
 
     def evaluate(self, iteration: int) -> dict[str, float]:
+        """Target kNN (and linear-probe) accuracy of the current model, with the test-set size ``n_test`` that
+        their 95% intervals need (iteration -1: the start model's baseline)."""
         from ie.learning.evaluate import evaluate_featurizer
 
         result = evaluate_featurizer(self.featurizer(), self.target, linear=self.config.linear_probe)
-        return {k: result[k] for k in ("knn_top1", "linear_top1") if k in result}
+        return {k: result[k] for k in ("knn_top1", "linear_top1", "n_test") if k in result}

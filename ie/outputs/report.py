@@ -6,6 +6,7 @@ import html
 import os
 from pathlib import Path
 
+from ie.learning.uncertainty import change_note, wilson_interval
 from ie.store import RunStore
 from ie.store.reads import concept_best_images, engine_totals, top_concepts
 
@@ -60,6 +61,30 @@ def _number(value: float | None) -> str:
     return f"{int(value)}" if float(value).is_integer() and abs(value) >= 1 else f"{value:.3f}"
 
 
+def _versus_start(config: dict, start: dict[str, float], last: dict[str, float]) -> str:
+    """The start model's and the last iteration's target kNN top-1 with 95% intervals, and whether the change is
+    more than noise (runs recorded before ``n_test``: bare numbers)."""
+    n = last.get("n_test", start.get("n_test"))
+
+    def interval(value: float | None) -> str:
+        if value is None or not n:
+            return "-"
+        low, high = wilson_interval(value, n)
+        return f"[{low:.3f}, {high:.3f}]"
+
+    ours = last["knn_top1"]
+    begin = start.get("knn_top1")
+    rows = [[f"starting model ({config.get('arch')}, init {config.get('init', 'random')})",
+             "-" if begin is None else f"{begin:.3f}", interval(begin)],
+            ["ours (last iteration)", f"{ours:.3f}", interval(ours)]]
+    if begin is not None:
+        rows.append(["change from the starting model", f"{ours - begin:+.3f}", change_note(ours, begin, n) or "-"])
+    # the paper's CLIP-oracle row needs CLIP weights: `ie evaluate --model clip:RN50 --target ...` prints it
+    size = f", {n:.0f} test images" if n else ""
+    return (f"<h2>ours vs the starting model (target kNN top-1{size})</h2>"
+            + _table(["model", "accuracy", "95% interval"], rows))
+
+
 def write_report(run_dir: str | Path) -> Path:
     """Write ``run_dir/report/index.html`` (+ PNG plots) and return its path."""
     store = RunStore.open_existing(run_dir, reconcile=True)
@@ -90,13 +115,9 @@ def write_report(run_dir: str | Path) -> Path:
         sections.append('<img src="accuracy.png">')
     accuracy = series("knn_top1")
     if accuracy:
-        start_name = f"starting model ({config.get('arch')}, init {config.get('init', 'random')})"
-        rows = [[start_name, f"{baseline['start']['knn_top1']:.3f}" if "start" in baseline else "-"],
-                ["ours (last iteration)", f"{accuracy[-1][1]:.3f}"]]
-        # the paper's CLIP-oracle row needs CLIP weights: `ie evaluate --model clip:RN50 --target ...` prints it
-        sections.append("<h2>ours vs the starting model (target kNN top-1)</h2>" + _table(["model", "accuracy"], rows))
+        sections.append(_versus_start(config, baseline.get("start", {}), metrics[accuracy[-1][0]]))
     sections.append("<h2>metrics by iteration</h2>")
-    keys = sorted({k for m in metrics.values() for k in m})
+    keys = sorted({k for m in metrics.values() for k in m} - {"n_test"})  # the test-set size: in the table above
     sections.append(_table(["iteration", *keys], [[i, *(_number(m.get(k)) for k in keys)]
                                                   for i, m in sorted(metrics.items())]))
     counts = store.outcome_counts()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from ie.learning.uncertainty import format_accuracy, format_change
 from ie.store import RunStore
 from ie.store.reads import failed_download_count, top_concepts
 
@@ -19,13 +20,13 @@ def print_iteration_summary(console: Console, store: RunStore, iteration: int, m
         table.add_row("relevant-query precision", f"{metrics['relevant_query_precision']:.2f}")
     if "reward_auc" in metrics:
         table.add_row("reward ROC AUC (relevant vs other images)", f"{metrics['reward_auc']:.2f}")
-    if "knn_top1" in metrics:
-        start = store.get_state("baseline", {}).get("start", {}).get("knn_top1")
-        table.add_row("target kNN accuracy", f"{metrics['knn_top1']:.3f}"
-                      + (f" (start model {start:.3f})" if start is not None else ""))
-    if "linear_top1" in metrics:
-        start = store.get_state("baseline", {}).get("start", {}).get("linear_top1")
-        table.add_row("target linear-probe accuracy", f"{metrics['linear_top1']:.3f}"
-                      + (f" (start model {start:.3f})" if start is not None else ""))
+    baseline = store.get_state("baseline", {}).get("start", {})
+    n_test = metrics.get("n_test", baseline.get("n_test"))  # runs recorded before n_test: bare numbers
+    for key, label in (("knn_top1", "kNN"), ("linear_top1", "linear-probe")):
+        if key in metrics:
+            table.add_row(f"target {label} accuracy", format_accuracy(metrics[key], n_test))
+            if baseline.get(key) is not None:
+                table.add_row(f"{label} change from start model ({baseline[key]:.3f})",
+                              format_change(metrics[key], baseline[key], n_test))
     table.add_row("top concepts", ", ".join(f"{name} ({value:.2f})" for name, value in top_concepts(store, iteration)))
     console.print(table)

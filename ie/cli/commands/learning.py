@@ -21,12 +21,34 @@ def resolve_target(spec: str, cache_dir: Path | None = None) -> Any:
     return load_target(spec, get_plugin_manager(), lambda name: {"cache_dir": root})
 
 
+ACCURACIES = ("knn_top1", "linear_top1", "zero_shot_top1")
+
+
+def with_intervals(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` plus ``<accuracy>_low``/``_high``, the 95% Wilson interval from ``n_test`` (where it is given)."""
+    from ie.learning.uncertainty import wilson_interval
+
+    if not result.get("n_test"):
+        return result
+    out = dict(result)
+    for key in ACCURACIES:
+        if key in result:
+            out[f"{key}_low"], out[f"{key}_high"] = wilson_interval(result[key], result["n_test"])
+    return out
+
+
 def _print(result: dict[str, Any], as_json: bool) -> None:
+    result = with_intervals(result)
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
         return
     for key, value in result.items():
+        if key.endswith(("_low", "_high")) and key.rsplit("_", 1)[0] in ACCURACIES:
+            continue
         typer.echo(f"{key:>18}: {value:.4f}" if isinstance(value, float) else f"{key:>18}: {value}")
+        if f"{key}_low" in result:
+            typer.echo(f"{'95% interval':>18}: [{result[key + '_low']:.4f}, {result[key + '_high']:.4f}] "
+                       f"(n={result['n_test']:.0f} test images)")
 
 
 def register(app: typer.Typer) -> None:

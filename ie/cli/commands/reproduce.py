@@ -123,8 +123,8 @@ def find_config(dataset: str, config: Optional[Path]) -> Path:
 
 
 def run_numbers(run: Path) -> tuple[dict[str, float], Optional[str]]:
-    """The last evaluated iteration's kNN (and linear, when recorded) top-1 in %, the start baseline, and the
-    run's target."""
+    """The last evaluated iteration's kNN (and linear, when recorded) top-1 in %, the start baseline, the test-set
+    size ``n_test`` (when recorded), and the run's target."""
     from ie.store import RunStore
 
     store = RunStore.open_existing(run)
@@ -142,6 +142,9 @@ def run_numbers(run: Path) -> tuple[dict[str, float], Optional[str]]:
         out.update({k: 100 * last[k] for k in ("knn_top1", "linear_top1") if k in last})
     if "start" in baseline and "knn_top1" in baseline["start"]:
         out["start_knn_top1"] = 100 * baseline["start"]["knn_top1"]
+    n_test = (metrics[evaluated[-1]] if evaluated else {}).get("n_test", baseline.get("start", {}).get("n_test"))
+    if n_test:  # runs recorded before n_test have none: their numbers show bare
+        out["n_test"] = n_test
     return out, target
 
 
@@ -209,11 +212,19 @@ def reproduce(
 
 
 def print_comparison(console: Any, info: PaperDataset, numbers: Optional[dict[str, float]]) -> None:
-    """The paper's Table 1 column for the dataset, with the run's own numbers below it when given."""
+    """The paper's Table 1 column for the dataset, with the run's own numbers below it when given (with their
+    95% intervals where the run recorded its test-set size)."""
+    from ie.learning.uncertainty import wilson_interval
+
     rows = [(f"paper: {label}", f"{info.paper[key]:.1f}") for key, label in PAPER_ROWS.items()]
     if numbers is not None:
         def pct(key: str) -> str:
-            return f"{numbers[key]:.1f}" if key in numbers else "not recorded"
+            if key not in numbers:
+                return "not recorded"
+            if "n_test" not in numbers:
+                return f"{numbers[key]:.1f}"
+            low, high = wilson_interval(numbers[key] / 100, numbers["n_test"])
+            return f"{numbers[key]:.1f} (95% {100 * low:.1f}-{100 * high:.1f}, n={numbers['n_test']:.0f})"
 
         iteration = f"iteration {numbers['iteration']:.0f}" if "iteration" in numbers else "no evaluation yet"
         rows += [("this run: start, kNN k=20", pct("start_knn_top1")),
