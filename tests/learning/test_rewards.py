@@ -106,7 +106,7 @@ def test_clip_reward_offline_error_says_how_to_pass_weights() -> None:
 def test_knn_reward_with_background_is_target_similarity_minus_background_similarity_without_itself() -> None:
     targets, web = _table(20, 16, 0, "t"), _table(60, 16, 1, "w")
     featurizer = TableFeaturizer(targets | web)
-    reward = KNNReward({"k": 5, "background_k": 7, "chunk_size": 16, "background_drop": 0.0})
+    reward = KNNReward({"k": 5, "background_k": 7, "chunk_size": 16, "background_drop": 0.0, "contrast": "knn"})
     reward.fit_target(list(targets), featurizer)
     paths = list(web)
     plain = reward.score(paths, featurizer)
@@ -138,7 +138,7 @@ def test_background_contrast_demotes_an_image_that_resembles_everything() -> Non
     hub, liked = Path("c/hub"), Path("c/liked")
     table = targets | web | {hub: unit(1.2 * target_dir + 1.2 * other_dir), liked: unit(target_dir + noise())}
     featurizer = TableFeaturizer(table)
-    reward = KNNReward()
+    reward = KNNReward({"contrast": "knn"})
     reward.fit_target(list(targets), featurizer)
     plain = reward.score([hub, liked], featurizer)
     reward.fit_background(list(web), featurizer)
@@ -157,13 +157,13 @@ def test_the_most_target_like_share_of_the_background_is_left_out() -> None:
     web = {Path(f"w/{i}"): near(other_dir) for i in range(40)}
     found = {Path(f"f/{i}"): near(target_dir) for i in range(10)}  # what the first iteration found of the target
     featurizer = TableFeaturizer(targets | web | found)
-    reward = KNNReward({"background_drop": 0.2, "background_k": 5})
+    reward = KNNReward({"background_drop": 0.2, "background_k": 5, "contrast": "knn"})
     reward.fit_target(list(targets), featurizer)
     reward.fit_background(list(web) + list(found), featurizer)
     assert reward.background_features is not None and len(reward.background_features) == 40
     assert set(reward._background_index) == set(web)
     kept = reward.score(list(found), featurizer)
-    unfiltered = KNNReward({"background_drop": 0.0, "background_k": 5})
+    unfiltered = KNNReward({"background_drop": 0.0, "background_k": 5, "contrast": "knn"})
     unfiltered.fit_target(list(targets), featurizer)
     unfiltered.fit_background(list(web) + list(found), featurizer)
     assert kept.min() > unfiltered.score(list(found), featurizer).max()
