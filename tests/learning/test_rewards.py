@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ie.api import Featurizer, WeightsUnavailableError
+from ie.api import Featurizer, IEError, WeightsUnavailableError
 from ie_plugins.rewards.clip import CLIPReward
 from ie_plugins.rewards.knn import KNNReward
 
@@ -167,3 +167,64 @@ def test_the_most_target_like_share_of_the_background_is_left_out() -> None:
     unfiltered.fit_target(list(targets), featurizer)
     unfiltered.fit_background(list(web) + list(found), featurizer)
     assert kept.min() > unfiltered.score(list(found), featurizer).max()
+
+
+def _look_alike_world(seed: int) -> tuple[dict[Path, torch.Tensor], dict[Path, torch.Tensor], list[Path], list[Path]]:
+    """Features = an 'object' direction (dominant) + a 'context' direction. The target: its object in context A.
+    The web: context B, where the target's object is common (look-alikes)."""
+    gen = torch.Generator().manual_seed(seed)
+    obj, other_obj, new_obj, ctx_a, ctx_b = (F.normalize(torch.randn(64, generator=gen), dim=0) for _ in range(5))
+
+    def image(o: torch.Tensor, c: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+        return F.normalize(1.5 * o + strength * 0.8 * c + 0.1 * torch.randn(64, generator=gen), dim=0)
+
+    targets = {Path(f"t/{i}"): image(obj, ctx_a) for i in range(40)}
+    web = {Path(f"w/{i}"): image(other_obj, ctx_b) for i in range(20)}
+    web |= {Path(f"l/{i}"): image(obj, ctx_b) for i in range(60)}  # look-alikes: the object, the wrong context
+    # scored: relevant images (a new object in the target's context) and further look-alikes
+    relevant, look_alike = [Path(f"r/{i}") for i in range(10)], [Path(f"a/{i}") for i in range(10)]
+    extra = {p: image(new_obj, ctx_a) for p in relevant} | {p: image(obj, ctx_b) for p in look_alike}
+    return targets, web | extra, relevant, look_alike
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_classifier_contrast_ranks_the_target_context_above_look_alikes(seed: int) -> None:
+    """What sets the target apart from the web (here its context: the web shows its object elsewhere, often)
+    weighs more under the classifier than under the plain kNN, which the dominant object direction decides."""
+    targets, table, relevant, look_alike = _look_alike_world(seed)
+    featurizer = TableFeaturizer(targets | table)
+    reward = KNNReward({"seed": seed})
+    reward.fit_target(list(targets), featurizer)
+    plain = reward.score(relevant + look_alike, featurizer)
+    background = [p for p in table if p.parts[0] in ("w", "l")]
+    reward.fit_background(background, featurizer)
+    contrasted = reward.score(relevant + look_alike, featurizer)
+    assert plain[10:].min() > plain[:10].max()  # the plain kNN prefers every look-alike (the object dominates)
+    assert contrasted[:10].min() > contrasted[10:].max()
+
+
+def test_classifier_contrast_scores_background_images_out_of_fold() -> None:
+    """A background image is scored by the fold model that never saw it; other images by the mean of the folds."""
+    from ie_plugins.rewards._classifier import TargetVsWebClassifier
+
+    targets, web = _table(30, 16, 0, "t"), _table(50, 16, 1, "w")
+    new = _table(5, 16, 2, "n")
+    featurizer = TableFeaturizer(targets | web | new)
+    reward = KNNReward({"seed": 3, "classifier_c": 0.5})
+    reward.fit_target(list(targets), featurizer)
+    reward.fit_background(list(web), featurizer)
+    assert isinstance(reward.classifier, TargetVsWebClassifier) and len(reward.classifier.models) == 5
+    got = reward.score(list(web) + list(new), featurizer)
+    x_web = torch.stack(list(web.values())).double().numpy()
+    x_new = torch.stack(list(new.values())).double().numpy()
+    folds = reward.classifier.fold_of
+    expected_web = [reward.classifier.models[folds[i]].decision_function(x_web[i:i + 1])[0] for i in range(50)]
+    expected_new = np.mean([m.decision_function(x_new) for m in reward.classifier.models], axis=0)
+    np.testing.assert_allclose(got, np.r_[expected_web, expected_new], rtol=1e-9, atol=1e-9)
+    reward.fit_target(list(targets), featurizer)  # a new model: no classifier until a background is given again
+    assert reward.classifier is None
+
+
+def test_unknown_contrast_is_a_clear_error() -> None:
+    with pytest.raises(IEError, match="contrast 'csls' is not one of classifier, knn"):
+        KNNReward({"contrast": "csls"})
