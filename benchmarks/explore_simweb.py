@@ -121,6 +121,20 @@ def summarise(rows: list[dict[str, Any]], target: str, iterations: int) -> None:
     table.add_row("kNN top-1, start", *(cell([get(r, -1, "knn_top1") for r in by[p]], 3) for p in policies))
     table.add_row("kNN top-1, last", *(cell([get(r, iterations - 1, "knn_top1") for r in by[p]], 3)
                                        for p in policies))
+    # the paper's "IN + target" arm: a gain is the web's only when it beats the same SSL budget on the target alone
+    if "none" in by:
+        none_last = {r["seed"]: get(r, iterations - 1, "knn_top1") for r in by["none"]}
+        table.add_row("kNN last - none's last (paired by seed)", *(
+            cell([get(r, iterations - 1, "knn_top1") - none_last[r["seed"]] for r in by[p] if r["seed"] in none_last], 3)
+            for p in policies))
+    n_test = [get(r, -1, "n_test") for rs in by.values() for r in rs]
+    n_test = [n for n in n_test if n == n]
+    if n_test:
+        from ie.learning.uncertainty import difference_interval
+
+        low, high = difference_interval(0.85, 0.85, n_test[0])
+        table.add_row(f"noise of one kNN change (95%, n_test = {n_test[0]:.0f}, at 0.85)", *([f"+-{(high - low) / 2:.3f}"]
+                                                                                              * len(policies)))
     Console().print(table)
 
 

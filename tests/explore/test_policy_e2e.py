@@ -1,14 +1,25 @@
-"""End to end on the simulated web: the paper's policy (GP + tiered softmax) against random exploration with
-the same budget and seed. Same setting as benchmarks/explore_simweb.py."""
+"""End to end on the simulated web: the paper's policy (GP + tiered softmax) finds relevant concepts far more often
+than random exploration would, in the setting of benchmarks/explore_simweb.py (6 iterations, 5 SSL steps each).
+
+Random exploration is not run: its expected precision is the world's share of relevant concepts (0.066,
+tests/simweb/test_random_baseline.py), which one random run only estimates with a spread of 0.00-0.21 per
+iteration. The thresholds hold with a wide margin at every seed measured in the closest budget measured, the
+demo's (benchmarks/demo_seeds.py: precision of iterations 2-4 at least 0.5 in every one of ten seeds, see
+RESULTS), and asserting properties over iterations keeps any one draw of 24 queries from deciding it.
+"""
 
 from __future__ import annotations
+
+import statistics
 
 import pytest
 from rich.console import Console
 
+from ie.learning.uncertainty import difference_interval
 from ie.loop.driver import Explorer
 from ie.store import RunStore
 from ie.testing.configs import policy_comparison_config
+from ie_plugins.simweb.world import get_world
 
 ITERATIONS = 6
 
@@ -26,18 +37,14 @@ def _metrics(tmp_path, policy: str) -> dict[int, dict[str, float]]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_gp_policy_finds_relevant_concepts_faster_than_random(tmp_path):
-    ours, random_ = _metrics(tmp_path, "gp"), _metrics(tmp_path, "random")
-    precision = {name: [m[i]["relevant_query_precision"] for i in range(ITERATIONS)]
-                 for name, m in (("gp", ours), ("random", random_))}
-    last = ITERATIONS - 1
-    assert precision["gp"][last] > 0 and precision["gp"][last] >= 3 * precision["random"][last]
-    after_first = slice(1, ITERATIONS)  # iteration 0 is a draw from the prior for both policies
-    mean = {name: sum(p[after_first]) / (ITERATIONS - 1) for name, p in precision.items()}
-    assert mean["gp"] >= 3 * mean["random"]
-    # Target kNN: both runs start from the same ImageNet model (seed 0: 0.608 on 120 test images, +-0.045) and
-    # fine-tune it gently; neither may lose what the start knows beyond the test set's noise. That gp *beats*
-    # random on kNN is not asserted: at this budget (120 MoCo-v3 steps) no arm moves kNN by more than the
-    # seed spread (benchmarks/RESULTS.md, part 8: gp 0.592, random 0.617, no exploration 0.600 at seed 0).
-    for name, metrics in (("gp", ours), ("random", random_)):
-        assert metrics[last]["knn_top1"] >= metrics[-1]["knn_top1"] - 0.06, (name, metrics[last], metrics[-1])
+def test_gp_policy_finds_relevant_concepts_far_more_often_than_random(tmp_path):
+    ours = _metrics(tmp_path, "gp")
+    random_precision = get_world({"target": "blue-striped"}).relevant_fraction()
+    precision = [ours[i]["relevant_query_precision"] for i in range(ITERATIONS)]
+    # iteration 0 is a draw from the prior (uniform); from iteration 1 the GP has rewards to follow
+    assert statistics.mean(precision[1:]) >= 4 * random_precision, precision
+    assert precision[-1] >= 3 * random_precision, precision
+    # both the start and the last model are the pretrained one, gently fine-tuned: no loss beyond the test's noise
+    last, start = ours[ITERATIONS - 1], ours[-1]
+    _, high = difference_interval(last["knn_top1"], start["knn_top1"], start["n_test"])
+    assert high >= 0.0, (last, start)
