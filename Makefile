@@ -7,6 +7,12 @@ CLIPART := $(VENV)/share/openclipart/png
 export HF_HUB_OFFLINE ?= 1
 export NO_ALBUMENTATIONS_UPDATE := 1
 export NO_MKDOCS_2_WARNING := 1
+# The suite runs in TEST_WORKERS processes (pytest-xdist), one torch thread each: on 2 cores that is faster than one
+# process with 2 threads, and it does not collapse when another job holds a core (OpenMP threads that spin-wait
+# for a descheduled sibling made one MoCo-v3 step 2.8x slower there; benchmarks/cpu_threads.py).
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+TEST_WORKERS ?= $(shell n=$(NPROC); [ $$n -gt 4 ] && n=4; [ $$n -lt 1 ] && n=1; echo $$n)
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: setup demo test test-fast bench docs lint clean
 
@@ -29,10 +35,10 @@ lint: setup
 	$(BIN)/lint-imports
 
 test: setup lint
-	$(BIN)/python -m pytest -q -ra
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -ra $(PYTEST_PARALLEL) --durations=25
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow"
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m "not slow"
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py

@@ -72,7 +72,10 @@ def run(setting: dict[str, str], steps: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="3 steps per setting")
     args = parser.parse_args()
+    if args.quick:
+        args.steps = 3
     flags = next((l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")), "")
     isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
     print(f"{cpu_model()} ({isa}), {os.cpu_count()} cores; MoCo-v3 steps/s, EfficientNet-Lite0 64 px, batch 32")

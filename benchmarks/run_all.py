@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 BENCHMARKS = ["download_vs_img2dataset.py", "reward_knn.py", "ssl_step.py", "concepts_gp.py", "explore_simweb.py",
-              "ssl_data_relevance.py", "finetune_start.py", "sampler_ceiling.py"]
+              "ssl_data_relevance.py", "finetune_start.py", "sampler_ceiling.py", "cpu_threads.py"]
 
 
 def main() -> int:
