@@ -79,7 +79,7 @@ def test_map_keeps_input_order_and_shares_context(local_ray):
 
 def test_rate_limit_is_global_across_workers(local_ray):
     executor = _executor()
-    limiter = executor.rate_limiter("engine:test-global", rate=20.0, burst=1.0)
+    limiter = executor.rate_limiter("engine:test-global", rate=4.0, burst=1.0)
 
     def take(shared_limiter, n):
         return [shared_limiter.acquire() for _ in range(n)]
@@ -87,9 +87,10 @@ def test_rate_limit_is_global_across_workers(local_ray):
     start = time.monotonic()
     waits = list(executor.map(take, [6, 6], 2, context=limiter))
     elapsed = time.monotonic() - start
-    # 12 requests at 20/s with a burst of 1: at least 11 / 20 s in all, however the two workers interleave
-    assert elapsed >= 11 / 20 - 0.02
-    assert sum(sum(w) for w in waits) >= (11 / 20) * 0.9
+    # 12 requests at 4/s with a burst of 1: at least 11 / 4 s in all, however the two workers interleave; most of
+    # it spent waiting for tokens (a slow rate, so a loaded machine's slower calls cannot pace the requests instead)
+    assert elapsed >= 11 / 4 - 0.02
+    assert sum(sum(w) for w in waits) >= (11 / 4) * 0.5
     # asking again for the same key gives the same bucket (one per engine for the whole cluster): the token one
     # handle takes is gone for the other (at 2/s the next is 0.5 s away; 0.25 s leaves room for a busy machine)
     first = executor.rate_limiter("engine:test-same-key", rate=2.0, burst=1.0)
