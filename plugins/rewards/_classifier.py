@@ -7,7 +7,7 @@ the plain kNN similarity it weighs every feature by how much it separates the ta
 shares the target's most common traits but not the one that sets it apart (a striped shape on grass for a target
 of striped shapes on a plain background; a pie for a target of animal clip-art) stops scoring like the target.
 Measured with the pretrained start (`benchmarks/reward_contrast.py`): ROC AUC of relevant vs other images on the
-simulated web 0.72 -> 0.85, on the clip-art web 0.85 -> 0.91.
+simulated web 0.70-0.74 -> 0.80-0.83 (three targets), on the clip-art web 0.85 -> 0.91.
 
 Background images are scored by a model that never saw them (K-fold cross-fitting): in-sample, a flexible
 classifier pushes exactly its own negatives down, including the few relevant ones the web sample holds. Every
