@@ -12,7 +12,9 @@ export NO_MKDOCS_2_WARNING := 1
 # for a descheduled sibling made one MoCo-v3 step 2.8x slower there; benchmarks/cpu_threads.py).
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 TEST_WORKERS ?= $(shell n=$(NPROC); [ $$n -gt 4 ] && n=4; [ $$n -lt 1 ] && n=1; echo $$n)
-PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+# --no-loadscope-reorder: files go out in collection order, the slow end-to-end ones first (tests/conftest.py);
+# xdist's default sends the files with most tests first, which left the 6-minute demo test to start last.
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: setup demo test test-fast bench docs lint clean
 

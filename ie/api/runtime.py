@@ -31,6 +31,13 @@ class TargetDataset(ABC):
         """Whether this plugin understands the ``--target`` value ``spec`` (e.g. a folder path)."""
         return spec == cls.name
 
+    @property
+    def spec(self) -> str:
+        """This target in full, as a ``--target`` value (e.g. ``simweb:warm-dotted`` for ``simweb`` whose options
+        pick ``warm-dotted``). The host gives it to every plugin of the run as option ``target_spec``: how engines
+        and vocabularies follow the target, on any machine of a cluster (never through a module global)."""
+        return str(self.options.get("name") or self.name)
+
 
 class RunObserver(ABC):
     """Receives every :class:`RunEvent` of a run (metrics writers, dashboards, notifiers)."""

@@ -27,6 +27,7 @@ from ie.api import (
     RunObserver,
     SearchEngine,
     TargetData,
+    TargetDataset,
 )
 from ie.config import ExploreConfig, user_secrets
 from ie.host.manager import PluginManager, get_plugin_manager
@@ -46,27 +47,32 @@ class Session:
     manager: PluginManager
     engines: dict[str, SearchEngine] = field(default_factory=dict)
     observers: list[RunObserver] = field(default_factory=list)
+    target_spec: str | None = None  # the run's target in full (TargetDataset.spec), once resolved
     _executor: Executor | None = None
+    _target: TargetDataset | None = None
 
     @classmethod
     def build(cls, config: ExploreConfig, run_dir: Path, manager: PluginManager | None = None) -> Session:
         session = cls(config, Path(run_dir), manager or get_plugin_manager())
         check_option_tables(config, session.manager)
+        # the target is resolved (not yet loaded) first: every other plugin gets its full spec as `target_spec`
+        session._target = resolve_target(config.target, session.manager,
+                                         lambda name: session.plugin_options("target", name))
+        session.target_spec = session._target.spec
         secrets = user_secrets()
         for name in config.engines:
             options = {**session.engine_options(name), "secrets": secrets}
             session.engines[name] = session.manager.create("engine", name, options)
         session.observers = [
-            registration.factory(config.plugin_options("observer", registration.name))
+            registration.factory(session.plugin_options("observer", registration.name))
             for registration in session.manager.registry("observer")
         ]
         return session
 
     def engine_options(self, name: str) -> dict[str, Any]:
-        """Engine ``name``'s options (its config table + the run's seed), without secrets."""
-        options = self.config.plugin_options("engine", name)
-        options.setdefault("seed", self.config.seed)
-        return options
+        """Engine ``name``'s options (:meth:`plugin_options`), without secrets: what a remote worker rebuilds
+        the engine from."""
+        return self.plugin_options("engine", name)
 
     @property
     def executor(self) -> Executor:
@@ -76,15 +82,23 @@ class Session:
         return self._executor
 
     def plugin_options(self, kind: str, plugin: str) -> dict[str, Any]:
-        """Plugin ``plugin``'s config table plus what the host gives every plugin (seed, cache_dir)."""
-        return {"seed": self.config.seed, "cache_dir": str(cache_dir()), **self.config.plugin_options(kind, plugin)}
+        """Plugin ``plugin``'s config table plus what the host gives every plugin (seed, cache_dir and, once the
+        target is resolved, ``target_spec``)."""
+        host: dict[str, Any] = {"seed": self.config.seed, "cache_dir": str(cache_dir())}
+        if self.target_spec is not None:
+            host["target_spec"] = self.target_spec
+        return {**host, **self.config.plugin_options(kind, plugin)}
 
     def create(self, kind: str, plugin: str, **extra: Any) -> Any:
         """An instance of plugin ``plugin`` of ``kind`` with its options (:meth:`plugin_options`) + ``extra``."""
         return self.manager.create(kind, plugin, {**self.plugin_options(kind, plugin), **extra})
 
     def load_target(self) -> TargetData:
-        return load_target(self.config.target, self.manager, lambda name: self.plugin_options("target", name))
+        if self._target is None:
+            self._target = resolve_target(self.config.target, self.manager,
+                                          lambda name: self.plugin_options("target", name))
+            self.target_spec = self._target.spec
+        return self._target.load()
 
     def emit(self, kind: str, iteration: int | None = None, **data: Any) -> None:
         event = RunEvent(kind, self.run_dir, iteration, data)
@@ -141,20 +155,26 @@ def check_plugin_names(config: ExploreConfig, manager: PluginManager) -> None:
     check_option_tables(config, manager)
 
 
-def load_target(spec: str, manager: PluginManager,
-                options_of: Callable[[str], dict[str, Any]] = lambda name: {}) -> TargetData:
-    """The target a ``--target`` value names, the one way every command resolves it: a target plugin's own
-    name, else the first plugin whose ``accepts(spec)`` says yes (an image folder, ``simweb:NAME``,
-    ``clipart:PRESET``, torchvision dataset names). ``options_of(plugin)`` gives each plugin's options."""
+def resolve_target(spec: str, manager: PluginManager,
+                   options_of: Callable[[str], dict[str, Any]] = lambda name: {}) -> TargetDataset:
+    """The target plugin a ``--target`` value names (not loaded yet), the one way every command resolves it: a
+    target plugin's own name, else the first plugin whose ``accepts(spec)`` says yes (an image folder,
+    ``simweb:NAME``, ``clipart:PRESET``, torchvision dataset names). ``options_of(plugin)`` gives its options."""
     registry = manager.registry("target")
     if spec in registry:
-        return manager.create("target", spec, {**options_of(spec), "name": spec}).load()
+        return manager.create("target", spec, {**options_of(spec), "name": spec})
     for registration in registry:
         plugin = manager.create("target", registration.name, {**options_of(registration.name), "name": spec})
         if type(plugin).accepts(spec):
-            return plugin.load()
+            return plugin
     raise IEError(f"unknown target {spec!r}: not a folder, and no target plugin accepts it "
                   f"(installed: {', '.join(registry.names())})")
+
+
+def load_target(spec: str, manager: PluginManager,
+                options_of: Callable[[str], dict[str, Any]] = lambda name: {}) -> TargetData:
+    """The target a ``--target`` value names, loaded (see :func:`resolve_target`)."""
+    return resolve_target(spec, manager, options_of).load()
 
 
 class StopRequested(Exception):

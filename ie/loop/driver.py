@@ -45,7 +45,8 @@ PIPELINE: tuple[Stage, ...] = (SampleStage(), SearchStage(), DownloadStage(), Re
                                TrainStage(), EvaluateStage())
 STAGES = tuple(stage.name for stage in PIPELINE)
 
-__all__ = ["Explorer", "PIPELINE", "RUNTIME_FIELDS", "STAGES", "StopRequested", "scaled_tiers", "steer"]
+__all__ = ["Explorer", "PIPELINE", "RUNTIME_FIELDS", "RUNTIME_OPTION_TABLES", "STAGES", "StopRequested",
+           "scaled_tiers", "steer", "with_ray_address"]
 
 
 def _free_gb(path: Path) -> float:
@@ -61,6 +62,17 @@ def _disk_full(err: BaseException) -> bool:
 # Settings that say how a run is carried out, not what it finds: they may change on `ie resume`.
 RUNTIME_FIELDS = frozenset({"device", "iterations", "max_hours", "max_images", "min_free_gb", "executor",
                             "keep_checkpoints", "checkpoint_every"})
+# [options.<kind>] tables that are runtime too (where the executor runs: a run may move to another cluster)
+RUNTIME_OPTION_TABLES = frozenset({"executor"})
+
+
+def with_ray_address(config: ExploreConfig, address: str) -> ExploreConfig:
+    """``config`` run on the Ray cluster at ``address`` (``[options.executor.ray] address``, executor ``ray``)."""
+    import dataclasses
+
+    tables = {**config.options.get("executor", {})}
+    tables["ray"] = {**tables.get("ray", {}), "address": address}
+    return dataclasses.replace(config, options={**config.options, "executor": tables}, executor="ray")
 
 
 def steer(config: ExploreConfig, runtime: dict[str, Any], run_dir: str | Path) -> ExploreConfig:
@@ -70,6 +82,13 @@ def steer(config: ExploreConfig, runtime: dict[str, Any], run_dir: str | Path) -
 
     fields = {f.name for f in dataclasses.fields(ExploreConfig)}
     for key, value in runtime.items():
+        if key == "options":
+            changed = sorted(k for k in set(value) | set(config.options)
+                             if k not in RUNTIME_OPTION_TABLES and value.get(k) != config.options.get(k))
+            if changed:
+                raise IEError(f"[options.{changed[0]}] cannot change on resume: it is part of the run spec stored in "
+                              f"{run_dir}; only {', '.join(sorted(RUNTIME_OPTION_TABLES))} options may")
+            continue
         if key not in fields:
             raise IEError(f"unknown setting {key!r} for ie resume; it may change: {', '.join(sorted(RUNTIME_FIELDS))}")
         if key not in RUNTIME_FIELDS and getattr(config, key) != value:
@@ -105,13 +124,19 @@ class Explorer:
     def resume(cls, run_dir: str | Path, runtime: dict[str, Any] | None = None, **kwargs: Any) -> Explorer:
         """The run in ``run_dir``, to go on with ``.run()``. ``runtime`` changes settings that do not fix the
         run's results (:data:`RUNTIME_FIELDS`: device, iterations, budgets, executor); the new values are
-        stored, so a later resume keeps them. Changing any other field is refused, naming the field."""
+        stored, so a later resume keeps them. Changing any other field is refused, naming the field.
+        ``runtime["ray_address"]`` moves the run to that Ray cluster (:func:`with_ray_address`)."""
+        runtime = dict(runtime or {})
+        ray_address = runtime.pop("ray_address", None)
         RunStore.require(run_dir)
         explorer = cls(None, run_dir, **kwargs)
         if not explorer._config_saved:
             explorer.store.close()
             raise IEError(f"{run_dir} holds no started run (it failed before its first stage); start it again "
                           f"with `ie explore --run {run_dir}`")
+        if ray_address:
+            moved = with_ray_address(explorer.config, ray_address)
+            runtime = {"options": moved.options, "executor": runtime.get("executor", "ray"), **runtime}
         if runtime:
             explorer.config = steer(explorer.config, runtime, run_dir)
             explorer.store.set_state("config", explorer.config.to_dict())

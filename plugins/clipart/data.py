@@ -36,21 +36,15 @@ FIX_HINT = ("`make setup` fetches it, or `apt-get install openclipart-png`, or s
             "to its png folder")
 VERSION = 2
 SYSTEM_ROOT = "/usr/share/openclipart/png"  # where `apt-get install openclipart-png` puts it
-_active: list[str] = []
 
 
-def set_active_preset(preset: str) -> None:
-    """The preset a loaded clipart target uses: the engine's default when its options name none."""
-    _active[:] = [preset_name(preset)]
-
-
-def active_preset() -> str:
-    return _active[0] if _active else DEFAULT_PRESET
-
-
-def clear_active_preset() -> None:
-    """Forget the loaded target's preset (tests)."""
-    _active.clear()
+def preset_of(target_spec: str | None) -> str | None:
+    """The preset a run's ``--target`` names (``clipart:food`` -> ``food``; host option ``target_spec``), else
+    ``None`` (another plugin's target): how the engine follows the target in any process of a cluster."""
+    if target_spec == "clipart" or (target_spec or "").startswith("clipart:"):
+        name = str(target_spec).removeprefix("clipart").removeprefix(":") or DEFAULT_PRESET
+        return name if name in PRESETS else None
+    return None
 
 
 def preset_name(spec: str | None) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ie.api import SearchEngine, SearchPage
-from ie_plugins.clipart.data import Manifest, active_preset, prepare, preset_name
+from ie_plugins.clipart.data import Manifest, prepare, preset_name, preset_of
 from ie_plugins.engines.local import LocalEngine
 
 LICENSE = "public domain (openclipart.org, Creative Commons Public Domain Dedication)"
@@ -42,8 +42,9 @@ class ClipartEngine(SearchEngine):
 
     @property
     def preset(self) -> str:
-        """Option ``target``, else the preset of the clipart target loaded last, else ``animals``; fixed once used."""
-        return self._preset or preset_name(self.options.get("target") or active_preset())
+        """Option ``target``, else the run's clipart target's (host option ``target_spec``), else ``animals``;
+        fixed once used."""
+        return self._preset or preset_name(self.options.get("target") or preset_of(self.options.get("target_spec")))
 
     @property
     def local(self) -> LocalEngine:

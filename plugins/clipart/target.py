@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ie.api import LabeledImage, TargetData, TargetDataset
-from ie_plugins.clipart.data import PRESETS, prepare, preset_name, set_active_preset
+from ie_plugins.clipart.data import PRESETS, prepare, preset_name
 
 
 class ClipartTarget(TargetDataset):
@@ -28,13 +28,16 @@ class ClipartTarget(TargetDataset):
     def accepts(cls, spec: str) -> bool:
         return spec == cls.name or (spec.startswith(cls.name + ":") and spec.split(":", 1)[1] in PRESETS)
 
+    @property
+    def spec(self) -> str:
+        return f"clipart:{self.preset}"
+
     def load(self) -> TargetData:
         folder, manifest = prepare(
             self.preset, root=self.options.get("root"), cache_dir=self.options.get("cache_dir"),
             target_fraction=float(self.options.get("target_fraction", 0.5)),
             workers=int(self.options["workers"]) if self.options.get("workers") else None,
         )
-        set_active_preset(self.preset)
         splits = {split: [LabeledImage(folder / path, label) for path, label in items]
                   for split, items in manifest.splits.items()}
         return TargetData(name=f"clipart:{self.preset}", train=splits["train"], val=splits["val"],

@@ -3,8 +3,13 @@
 ``ie explore --executor ray --ray-address auto`` (or ``[options.executor.ray] address = "ray://head:10001"``)
 joins a running cluster; with no address a local Ray instance is started (``num_cpus`` option) and shut down
 with the run. The driver keeps the run store: tasks return hits, image bytes and features, and the driver
-commits them (one writer). Engine rate limits are global: one named actor per engine holds its token bucket
-and hands each request its wait, so N workers together stay within the engine's rate.
+commits them (one writer). Engine rate limits hold for the whole cluster: one actor per engine holds its token
+bucket and hands each request its wait, so N workers together stay within the engine's rate.
+
+The executor owns its limiter actors for the run's life: it keeps the handles that created them (a handle fetched
+by name keeps nothing alive in Ray), ends them in :meth:`RayExecutor.close`, and names them per executor so two
+runs on one cluster never end each other's. A limiter restarts if its node dies (``max_restarts``) and its calls
+are retried (``max_task_retries``): a lost bucket is rebuilt full, which costs at most one burst.
 
 Needs ``pip install 'internet-explorer[ray]'``.
 """
@@ -12,6 +17,7 @@ Needs ``pip install 'internet-explorer[ray]'``.
 from __future__ import annotations
 
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -99,7 +105,9 @@ class RayExecutor(Executor):
                               "(start it with `ray start --head`, or leave the address out for a local one)") from None
             self._started_here = True
         self._task = ray.remote(num_cpus=float(self.options.get("cpus_per_task", 1)))(_apply)
-        self._actor_class = ray.remote(num_cpus=0)(RateLimitActor)
+        self._actor_class = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)(RateLimitActor)
+        self._limiters: dict[str, ClusterRateLimiter] = {}
+        self._id = uuid.uuid4().hex[:8]
 
     def map(self, fn: Callable[..., R], items: Iterable[T], concurrency: int = 8, *,
             context: Any = None) -> Iterator[R]:
@@ -131,14 +139,32 @@ class RayExecutor(Executor):
                 ray.cancel(ref)
 
     def rate_limiter(self, key: str, rate: float, burst: float = 1.0) -> ClusterRateLimiter:
-        """One named actor per ``key`` in the cluster (reused by every run and worker that asks for it)."""
-        actor = self._actor_class.options(name=f"ie-rate-limit:{key}", namespace=NAMESPACE, get_if_exists=True,
-                                          lifetime=None).remote(rate, burst)
-        return ClusterRateLimiter(actor)
+        """The one limiter actor of ``key`` for this executor's life (created on first use, then the same one:
+        every worker and iteration shares its bucket). It lives on the driver's node where Ray allows it."""
+        if key not in self._limiters:
+            ray = _ray()
+            options: dict[str, Any] = {"name": f"ie-rate-limit:{key}:{self._id}", "namespace": NAMESPACE}
+            try:  # near the driver, which outlives any worker node; anywhere else if that node is gone
+                from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+                node = ray.get_runtime_context().get_node_id()
+                options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node_id=node, soft=True)
+            except Exception:  # noqa: BLE001 - Ray Client drivers have no node of their own
+                pass
+            self._limiters[key] = ClusterRateLimiter(self._actor_class.options(**options).remote(rate, burst))
+        return self._limiters[key]
 
     def close(self) -> None:
+        ray = _ray()
+        if ray.is_initialized():
+            for limiter in self._limiters.values():
+                try:
+                    ray.kill(limiter.actor, no_restart=True)
+                except Exception:  # noqa: BLE001 - already gone with its node or the cluster
+                    pass
+        self._limiters.clear()
         if self._started_here:
-            _ray().shutdown()
+            ray.shutdown()
             self._started_here = False
 
 

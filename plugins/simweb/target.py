@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from ie.api import LabeledImage, TargetData, TargetDataset, cache_dir, write_atomic
 from ie_plugins.simweb.render import appearance_from_slug, render_jpeg
-from ie_plugins.simweb.world import TARGETS, TEST_BASE, TRAIN_BASE, VAL_BASE, World, get_world, set_active_target
+from ie_plugins.simweb.world import TARGETS, TEST_BASE, TRAIN_BASE, VAL_BASE, World, get_world
 
 SPLITS = {"train": (TRAIN_BASE, 40), "val": (VAL_BASE, 10), "test": (TEST_BASE, 20)}
 
@@ -36,12 +36,15 @@ class SimWebTarget(TargetDataset):
             options["target"] = spec.split(":", 1)[1]
         super().__init__(options)
         self.world: World = get_world(self.options)
-        set_active_target(self.world.config.seed, self.world.config.target)
         self.counts = {split: int(self.options.get(f"n_{split}", n)) for split, (_, n) in SPLITS.items()}
 
     @classmethod
     def accepts(cls, spec: str) -> bool:
         return spec == cls.name or (spec.startswith(cls.name + ":") and spec.split(":", 1)[1] in TARGETS)
+
+    @property
+    def spec(self) -> str:
+        return f"simweb:{self.world.config.target}"
 
     @property
     def root(self) -> Path:

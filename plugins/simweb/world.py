@@ -122,7 +122,7 @@ class WorldConfig:
     def from_options(cls, options: Mapping[str, Any] | None) -> WorldConfig:
         options = options or {}
         seed = int(options.get("seed", 0) or 0)
-        target = str(options.get("target") or _active_targets.get(seed) or DEFAULT_TARGET)
+        target = str(options.get("target") or definition_of(options.get("target_spec")) or DEFAULT_TARGET)
         if target not in TARGETS:
             raise ValueError(f"simweb: unknown target {target!r}; choose one of {', '.join(sorted(TARGETS))}")
         image_size = int(options.get("image_size", 64) or 64)
@@ -228,21 +228,13 @@ def slug_of(concept_id: str) -> str:
     return concept_id[len(ID_PREFIX):] if concept_id.startswith(ID_PREFIX) else concept_id
 
 
-# seed -> the target definition a SimWebTarget of this process loaded: engines and vocabularies whose own options
-# name no ``target`` follow it, so ``--target simweb:warm-dotted`` alone sets the ground truth everywhere.
-_active_targets: dict[int, str] = {}
-
-
-def set_active_target(seed: int, target: str) -> None:
-    """Make ``target`` the definition simweb plugins with this seed use when their options name none."""
-    if target not in TARGETS:
-        raise ValueError(f"simweb: unknown target {target!r}")
-    _active_targets[int(seed)] = target
-
-
-def clear_active_targets() -> None:
-    """Forget every active target definition (tests)."""
-    _active_targets.clear()
+def definition_of(target_spec: str | None) -> str | None:
+    """The definition a run's ``--target`` names (``simweb:warm-dotted`` -> ``warm-dotted``), else ``None``. The host
+    gives every plugin the run's target in full as option ``target_spec``, so engines and vocabularies whose own
+    options name no ``target`` follow it in any process of a cluster."""
+    if target_spec and target_spec.startswith("simweb:") and target_spec.split(":", 1)[1] in TARGETS:
+        return target_spec.split(":", 1)[1]
+    return None
 
 
 @lru_cache(maxsize=16)
@@ -252,7 +244,7 @@ def _cached_world(config: WorldConfig) -> World:
 
 def get_world(options: Mapping[str, Any] | None = None) -> World:
     """The (cached) world of an options mapping: ``seed``, ``n_concepts``, ``image_size``, ``target`` (default: the
-    active target of this seed, see :func:`set_active_target`, else ``blue-striped``)."""
+    run's, from the host option ``target_spec``, else ``blue-striped``)."""
     return _cached_world(WorldConfig.from_options(options))
 
 

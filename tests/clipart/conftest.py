@@ -17,14 +17,6 @@ from ie_plugins.clipart import data
 DEV_COPY = Path("/tmp/debs/oc/usr/share/openclipart/png")
 
 
-@pytest.fixture(autouse=True)
-def _no_active_preset() -> Iterator[None]:
-    """Each test starts without the preset a loaded clipart target leaves for the engine."""
-    data.clear_active_preset()
-    yield
-    data.clear_active_preset()
-
-
 @pytest.fixture(scope="session")
 def clipart_root() -> Iterator[Path]:
     """The png folder the plugin finds by itself, else the development copy (through IE_OPENCLIPART_DIR)."""

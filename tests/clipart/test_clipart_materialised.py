@@ -109,16 +109,21 @@ def test_search_and_relevance(clipart_cache: Path) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:plugin .* is broken")
-def test_registered_and_engine_follows_the_loaded_target(clipart_cache: Path) -> None:
+def test_registered_and_engine_follows_the_runs_target(clipart_cache: Path) -> None:
     seen: list[str] = []
     for hook in (plugin.ie_register_engines, plugin.ie_register_targets):
         hook(register=lambda name, factory, help="", options=None: seen.append(name) if options else None)
     assert seen == ["clipart", "clipart"]  # both with a typed schema
     manager = PluginManager()
     assert manager.plugins["clipart"].status == "ok"
-    engine = manager.create("engine", "clipart", {"cache_dir": clipart_cache})  # built before the target, as runs do
     target = manager.create("target", "clipart", {"name": "clipart:food", "cache_dir": clipart_cache})
-    assert type(target).accepts("clipart:food")
+    assert type(target).accepts("clipart:food") and target.spec == "clipart:food"
     assert target.load().class_names == ["fruit", "dessert", "beverage", "bread", "meat"]
+    # the host gives every plugin the run's target as `target_spec` (what a Ray worker rebuilds the engine from)
+    engine = manager.create("engine", "clipart", {"cache_dir": clipart_cache, "target_spec": target.spec})
     assert engine.preset == "food" and engine.relevance("fruit") == 1.0
     engine.close()
+    # nothing is left behind in the process: an engine without the spec keeps its default
+    other = manager.create("engine", "clipart", {"cache_dir": clipart_cache})
+    assert other.preset == "animals"
+    other.close()

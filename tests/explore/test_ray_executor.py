@@ -125,3 +125,23 @@ def test_cli_options_select_ray(tmp_path, monkeypatch):
     cfg = captured["config"]
     assert cfg.executor == "ray" and cfg.options["executor"]["ray"]["address"] == "auto"
 
+
+
+def test_cli_resume_moves_the_run_to_a_ray_address(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from ie.cli.app import app
+
+    captured = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_resume(run, runtime=None, **kwargs):
+        captured["runtime"] = runtime
+        raise Stop
+
+    monkeypatch.setattr(Explorer, "resume", staticmethod(fake_resume))
+    result = CliRunner().invoke(app, ["resume", str(tmp_path / "r"), "--ray-address", "10.0.0.7:6379"])
+    assert isinstance(result.exception, Stop)
+    assert captured["runtime"] == {"ray_address": "10.0.0.7:6379"}

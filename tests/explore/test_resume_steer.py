@@ -38,3 +38,28 @@ def test_resume_stores_the_new_runtime_settings(tmp_path):
         assert store.get_state("config")["iterations"] == 3
     with pytest.raises(IEError, match="vocab cannot change on resume"):
         Explorer.resume(run, runtime={"vocab": "wordnet"}, progress=False)
+
+
+def test_a_run_moves_to_another_ray_cluster_and_nothing_else_in_its_options_may_change(tmp_path):
+    from ie.loop.driver import StopRequested, with_ray_address
+
+    config = ExploreConfig(iterations=1, max_hours=1e-9, options={"concepts": {"brain": {"sigma_weight": 0.5}}})
+    moved = with_ray_address(config, "10.0.0.7:6379")
+    assert moved.executor == "ray" and moved.options["executor"]["ray"]["address"] == "10.0.0.7:6379"
+    assert steer(config, {"options": moved.options}, "runs/x").options == moved.options
+    changed = {**moved.options, "concepts": {"brain": {"temperature": 2.0}}}
+    with pytest.raises(IEError, match=r"\[options.concepts\] cannot change on resume"):
+        steer(config, {"options": changed}, "runs/x")
+
+    run = tmp_path / "run"
+    explorer = Explorer(config, run, progress=False)
+    with pytest.raises(StopRequested):
+        explorer.run()
+    explorer.store.close()
+    resumed = Explorer.resume(run, runtime={"ray_address": "10.0.0.7:6379"}, progress=False)
+    assert resumed.config.executor == "ray"
+    assert resumed.config.options["executor"]["ray"]["address"] == "10.0.0.7:6379"
+    assert resumed.config.options["concepts"] == config.options["concepts"]
+    resumed.store.close()
+    with RunStore.open(run) as store:  # stored: the next `ie resume` goes on on that cluster too
+        assert store.get_state("config")["options"]["executor"]["ray"]["address"] == "10.0.0.7:6379"

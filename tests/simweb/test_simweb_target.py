@@ -57,12 +57,29 @@ def test_named_definitions(tmp_path: Path) -> None:
     assert all(str(i.path).startswith(str(tmp_path)) for i in data.train)
 
 
-def test_loaded_target_sets_the_ground_truth_of_engine_and_vocabulary(tmp_path: Path) -> None:
-    engine = SimWebEngine({"seed": 3})
-    assert engine.is_relevant_query("blue striped star")
-    SimWebTarget({"name": "simweb:warm-dotted", "seed": 3, "cache_dir": tmp_path, "n_train": 1, "n_val": 1,
+def test_the_runs_target_reaches_engine_and_vocabulary_through_their_options(tmp_path: Path) -> None:
+    """``--target simweb`` with ``[options.target.simweb] target = "warm-dotted"``: the host resolves the target to
+    ``simweb:warm-dotted`` and gives every plugin that spec (``target_spec``), so a Ray worker rebuilding an engine
+    from its options sees the same ground truth as the driver; nothing is left in a module global."""
+    from ie.config import ExploreConfig
+    from ie.loop.context import Session
+
+    config = ExploreConfig(target="simweb", engines=["simweb"], vocab="simweb", embedder="hashing", seed=3,
+                           options={"target": {"simweb": {"target": "warm-dotted"}}})
+    session = Session.build(config, tmp_path)
+    assert session.target_spec == "simweb:warm-dotted"
+    options = session.engine_options("simweb")
+    assert options["target_spec"] == "simweb:warm-dotted" and "secrets" not in options
+    rebuilt = SimWebEngine(options)  # what a worker does with the task's options
+    assert rebuilt.is_relevant_query("orange dotted oval") and not rebuilt.is_relevant_query("blue striped star")
+    assert session.engines["simweb"].is_relevant_query("orange dotted oval")
+    vocabulary = session.create("vocabulary", "simweb")
+    assert vocabulary.world.config.target == "warm-dotted"
+    # loading a target changes nothing for plugins built without its spec
+    SimWebTarget({"name": "simweb:night-checkered", "seed": 3, "cache_dir": tmp_path, "n_train": 1, "n_val": 1,
                   "n_test": 1}).load()
-    assert not engine.is_relevant_query("blue striped star")
-    assert engine.is_relevant_query("orange dotted oval")
-    assert SimWebEngine({"seed": 3, "target": "blue-striped"}).is_relevant_query("blue striped star")
-    assert SimWebEngine({"seed": 4}).is_relevant_query("blue striped star")  # other seeds keep the default
+    assert SimWebEngine({"seed": 3}).is_relevant_query("blue striped star")
+    assert SimWebEngine({"seed": 3, "target": "blue-striped", "target_spec": "simweb:warm-dotted"}) \
+        .is_relevant_query("blue striped star")  # the engine's own option wins
+    assert SimWebEngine({"seed": 3, "target_spec": "/data/my-folder"}).is_relevant_query("blue striped star")
+    session.close()

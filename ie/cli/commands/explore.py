@@ -47,7 +47,7 @@ def explore(
 ) -> None:
     """Explore the web for images that help a model on the target; resumable with `ie resume`."""
     from ie.config import load_config
-    from ie.loop.driver import Explorer, StopRequested
+    from ie.loop.driver import Explorer, StopRequested, with_ray_address
 
     overrides = dict(target=target, engines=engine or None, ssl=ssl, reward=reward, vocab=vocab, embedder=embedder,
                      policy=policy, iterations=iterations, queries_per_iter=queries_per_iter,
@@ -56,9 +56,8 @@ def explore(
                      device=device, max_hours=max_hours, max_images=max_images, label_set=label_set, executor=executor)
     cfg = load_config(config, overrides)
     if ray_address:
-        options = {**cfg.options, "executor": {**cfg.options.get("executor", {})}}
-        options["executor"]["ray"] = {**options["executor"].get("ray", {}), "address": ray_address}
-        cfg = dataclasses.replace(cfg, options=options, executor=executor or "ray")
+        cfg = with_ray_address(cfg, ray_address)
+        cfg = dataclasses.replace(cfg, executor=executor or "ray")
     if fresh and run.exists():
         shutil.rmtree(run)
     try:
@@ -74,6 +73,8 @@ def resume(
     max_hours: Optional[float] = typer.Option(None, help="New time budget for this session (0 = none)."),
     max_images: Optional[int] = typer.Option(None, help="New budget of kept images (0 = none)."),
     executor: Optional[str] = typer.Option(None, help="Where search/download/scoring run: local | ray."),
+    ray_address: Optional[str] = typer.Option(None, help="Go on on this Ray cluster (auto, HOST:PORT, "
+                                              "ray://head:10001)."),
 ) -> None:
     """Continue a run after Ctrl-C, a crash or kill -9: no query, download or reward is lost or doubled.
     Runtime settings may change on resume; what fixes the run's results (target, engines, vocabulary, SSL
@@ -81,7 +82,7 @@ def resume(
     from ie.loop.driver import Explorer, StopRequested
 
     runtime = dict(device=device, iterations=iterations, max_hours=max_hours, max_images=max_images,
-                   executor=executor)
+                   executor=executor, ray_address=ray_address)
     try:
         Explorer.resume(run, runtime={k: v for k, v in runtime.items() if v is not None}).run()
     except StopRequested:
