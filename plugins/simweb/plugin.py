@@ -23,6 +23,8 @@ ENGINE_OPTIONS = SearchEngine.OPTIONS + WORLD_OPTIONS + (
     Option("results_per_query", int, 500, "results a query has in all (at most 1000)"),
     Option("leaks_per_query", int, 2, "results per query that are the target's test images (the leak guard's prey)"),
     Option("port", int, None, "loopback port of the server (default: a free one)"),
+    Option("answer_all", bool, False, "a query that matches no concept gets one chosen by its text's hash (a web "
+           "that answers everything, for load benchmarks with a real vocabulary) instead of no results"),
 )
 TARGET_OPTIONS = WORLD_OPTIONS + tuple(Option(f"n_{split}", int, n, f"{split} images per class")
                                        for split, n in (("train", 40), ("val", 10), ("test", 20)))

@@ -38,9 +38,14 @@ def clipart_files(clipart_root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def clipart_cache(clipart_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache dir holding both presets, materialised once (about a minute on two busy cores)."""
-    cache = tmp_path_factory.mktemp("clipart-cache")
-    for preset in data.PRESETS:
-        data.prepare(preset, cache_dir=cache)
+def clipart_cache(clipart_root: Path, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A cache dir holding both presets, materialised once per test run (about 90 s on two busy cores): parallel
+    workers (pytest-xdist) share it through the run's common temp folder, the first one building it under a lock."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    cache = shared / "clipart-cache"
+    with FileLock(str(shared / "clipart-cache.lock")):
+        for preset in data.PRESETS:
+            data.prepare(preset, cache_dir=cache)
     return cache

@@ -74,3 +74,13 @@ def test_relevance_ground_truth(engine: SimWebEngine) -> None:
     assert not engine.is_relevant_query("blue striped hexagon on grass")
     hits = engine.search("blue striped oval", 60)
     assert any(h.extra["relevant"] for h in hits) and not all(h.extra["relevant"] for h in hits)
+
+
+def test_answer_all_gives_every_query_a_full_page_deterministically() -> None:
+    strict, answering = SimWebEngine({"seed": 0}), SimWebEngine({"seed": 0, "answer_all": True})
+    assert strict.search("statute of limitations", 20) == []  # shares no word with the world: nothing, as by default
+    hits = answering.search("statute of limitations", 20)
+    assert len(hits) == 20 and hits == SimWebEngine({"seed": 0, "answer_all": True}).search("statute of limitations", 20)
+    assert len({h.extra["concept"] for h in answering.search("three-card monte", 20)} - {None}) >= 1
+    # a query that matches keeps its own concept
+    assert answering.search("blue striped star", 5) == strict.search("blue striped star", 5)
