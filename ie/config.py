@@ -32,13 +32,17 @@ def _f(default: Any, help: str, **kw: Any) -> Any:
 class ExploreConfig:
     """Settings of one exploration run. Paper values in the help; defaults are small, for one CPU machine."""
 
-    target: str = _f("simweb", "Target dataset: a plugin name (simweb, flowers102, ...) or an image folder.")
-    engines: list[str] = _f(["simweb"], "Search engines to query; several are mixed by `engine_weights`.")
+    target: str = _f("auto", "Target dataset: an image folder or a plugin name (simweb, clipart:animals, ...). "
+                             "auto: the simulated web's own target, when the engines are simulated too.")
+    engines: list[str] = _f([], "Search engines to query; several are mixed by `engine_weights`. Default: the "
+                                "target's own offline web (simweb, clipart); a real target needs --engine.")
     engine_weights: list[float] = _f([], "Share of queries per engine (default: equal).")
     ssl: str = _f("mocov3", "SSL method plugin (paper: mocov3).")
     reward: str = _f("knn", "Reward plugin (paper: knn with k = 15).")
-    vocab: str = _f("simweb", "Concept vocabulary (paper: wordnet, 146,347 concepts).")
-    embedder: str = _f("hashing", "Text embedder for the GP (paper: 384-d MiniLM -> `minilm`).")
+    vocab: str = _f("auto", "Concept vocabulary (paper: wordnet, 146,347 concepts). auto: simweb on the simulated "
+                            "web, wordnet everywhere else.")
+    embedder: str = _f("auto", "Text embedder for the GP (paper: 384-d MiniLM -> `minilm`). auto: hashing with the "
+                               "simulated vocabulary, minilm everywhere else.")
     descriptors: str = _f("", "Descriptor provider ('' = none; `adjectives` offline).")
     policy: str = _f("gp", "Concept policy: gp (the paper's GP + tiered softmax), random (uniform baseline), "
                            "no-gp (ablation: rewards update only the queried concepts, no GP extrapolation).")
@@ -91,7 +95,42 @@ class ExploreConfig:
     options: dict[str, dict[str, dict[str, Any]]] = _f({}, "Plugin options: [options.<kind>.<name>] tables.")
 
     def __post_init__(self) -> None:
-        """Refuse a value of the wrong type or outside its choices, naming the field (TOML, CLI and library alike)."""
+        """Refuse a value of the wrong type or outside its choices, naming the field (TOML, CLI and library alike);
+        then resolve the ``auto`` world (:meth:`_resolve_world`)."""
+        self._check_types()
+        self._resolve_world()
+
+    def _resolve_world(self) -> None:
+        """The simulated web is the default only as a whole (target, engines, vocabulary, embedder together). A
+        real engine or a real target brings the real defaults (WordNet, MiniLM); a real engine needs a target
+        and is refused with the simulated vocabulary or target, so nothing simulated is ever sent to the web."""
+        engines = list(self.engines)
+        real_engines = [e for e in engines if e not in OFFLINE_WORLDS]
+        if self.target == AUTO:
+            if real_engines:
+                raise TargetNeededError(real_engines)
+            self.target = engines[0] if engines else SIMULATED
+        world = self.target.split(":", 1)[0]
+        world = world if world in OFFLINE_WORLDS else ""
+        if not engines:
+            if not world:
+                raise IEError(f"target {self.target!r} needs --engine: the web to search, e.g. --engine openverse "
+                              "(no key) or --engine flickr (FLICKR_API_KEY); `ie plugins` lists the engines")
+            self.engines = engines = list(OFFLINE_WORLDS[world]["engines"])
+        own_web = bool(world) and set(engines) <= set(OFFLINE_WORLDS[world]["engines"])
+        defaults = OFFLINE_WORLDS[world] if own_web else REAL_WEB
+        if self.vocab == AUTO:
+            self.vocab = defaults["vocab"]
+        if self.embedder == AUTO:  # the hashing embedder is made for the simulated vocabulary only
+            self.embedder = OFFLINE_WORLDS[SIMULATED]["embedder"] if self.vocab == SIMULATED else REAL_WEB["embedder"]
+        if real_engines and (self.vocab == SIMULATED or world == SIMULATED):
+            what, fix = ((f"vocabulary (vocab {SIMULATED})", "--vocab wordnet (or leave --vocab out)")
+                         if self.vocab == SIMULATED else
+                         (f"target ({self.target})", "--target with a folder of your images"))
+            raise IEError(f"engine {real_engines[0]} searches the real web, but the {what} is the simulated one: "
+                          f"pass {fix}")
+
+    def _check_types(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             hint = _field_types()[f.name]
@@ -136,6 +175,27 @@ class ExploreConfig:
     def model_feature_size(self) -> int:
         """The resolution the reward and the evaluation use: ``feature_size``, or ``image_size`` when 0."""
         return self.feature_size or self.image_size
+
+
+AUTO = "auto"
+SIMULATED = "simweb"
+# The offline worlds a target brings with it: its web (engines) and, for the simulated one, its own vocabulary
+# and text embedder. Any other target or engine is the real web: the paper's vocabulary and embedder.
+OFFLINE_WORLDS: dict[str, dict[str, Any]] = {
+    "simweb": {"engines": ["simweb"], "vocab": "simweb", "embedder": "hashing"},
+    "clipart": {"engines": ["clipart"], "vocab": "wordnet", "embedder": "minilm"},
+}
+REAL_WEB: dict[str, Any] = {"vocab": "wordnet", "embedder": "minilm"}
+
+
+class TargetNeededError(IEError):
+    """A real engine with no ``--target``: the engines are named so the CLI can add their missing keys."""
+
+    def __init__(self, engines: list[str]):
+        self.engines = engines
+        super().__init__(f"--target is needed with engine {', '.join(engines)}: a folder of your images (e.g. "
+                         "--target ./my_images) or a dataset name (`ie plugins` lists the targets); without one, "
+                         "the run would search the web for the simulated target")
 
 
 # fields added after runs were first stored -> the value that reproduces a run stored without them

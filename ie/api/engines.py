@@ -56,6 +56,8 @@ class SearchEngine(ABC):
     # the options every engine takes (``[options.engine.<name>]``); engines extend it: OPTIONS = SearchEngine.OPTIONS + (...)
     # environment variables (or [secrets] keys of the user config) the engine reads: `ie config show` lists them
     SECRETS: ClassVar[tuple[str, ...]] = ()
+    # the ones it cannot work without (None: all of SECRETS); a run that is missing one says so before any work
+    REQUIRED_SECRETS: ClassVar[tuple[str, ...] | None] = None
     OPTIONS: ClassVar[tuple[Option, ...]] = (
         Option("rate_per_second", float, None, "requests per second (default: the engine's published limit)"),
         Option("burst", float, None, "requests allowed at once before the rate applies"),

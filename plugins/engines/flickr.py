@@ -62,6 +62,7 @@ class FlickrEngine(SearchEngine):
     default_burst: ClassVar[float] = 4.0
 
     SECRETS = ("FLICKR_API_KEY", "FLICKR_API_SECRET")
+    REQUIRED_SECRETS = ("FLICKR_API_KEY",)
     OPTIONS = SearchEngine.OPTIONS + _http.HTTP_OPTIONS + (
         Option("license", str, None, "Flickr licence ids, comma-separated (e.g. '4,5,9,10' for CC BY/BY-SA/0/PD)"),
         Option("safe_search", int, 1, "1 safe, 2 moderate, 3 restricted"),

@@ -47,6 +47,7 @@ class OpenverseEngine(SearchEngine):
     authenticated_page_size: ClassVar[int] = 500
 
     SECRETS = ("OPENVERSE_CLIENT_ID", "OPENVERSE_CLIENT_SECRET")
+    REQUIRED_SECRETS = ()  # anonymous access works, at lower limits
     OPTIONS = SearchEngine.OPTIONS + _http.HTTP_OPTIONS + (
         *(Option(key, str, None, "passed to the Openverse API as is") for key in PASSTHROUGH),
     )

@@ -47,7 +47,19 @@ CASES = [
     ("unknown-ssl", ["explore", "--run", "r", "--ssl", "mocov4"], 2, "did you mean 'mocov3'"),
     ("unknown-vocab", ["explore", "--run", "r", "--vocab", "wordnt"], 2, "did you mean 'wordnet'"),
     ("unknown-policy", ["explore", "--run", "r", "--policy", "greedy"], 2, "policy"),
-    ("unknown-target", ["explore", "--run", "r", "--target", "/no/such/folder"], 2, "unknown target"),
+    ("unknown-target", ["explore", "--run", "r", "--target", "/no/such/folder", "--engine", "openverse"], 2,
+     "unknown target"),
+    ("mission-line-without-target", ["explore", "--run", "r", "--engine", "flickr", "--ssl", "mocov3"], 2,
+     "--target is needed with engine flickr"),
+    ("mission-line-names-the-key", ["explore", "--run", "r", "--engine", "flickr", "--ssl", "mocov3"], 2,
+     "and set FLICKR_API_KEY"),
+    ("mission-line-misspelt-engine", ["explore", "--run", "r", "--engine", "flikr", "--target", "adir"], 2,
+     "did you mean 'flickr'"),
+    ("real-engine-simulated-vocab", ["explore", "--run", "r", "--target", "adir", "--engine", "openverse", "--vocab",
+                                    "simweb"], 2, "pass --vocab wordnet"),
+    ("folder-target-without-engine", ["explore", "--run", "r", "--target", "adir"], 2, "needs --engine"),
+    ("explore-option-shape", ["explore", "--run", "r", "--option", "k=3"], 2, "expected KIND.NAME.KEY=VALUE"),
+    ("explore-option-typo", ["explore", "--run", "r", "--option", "reward.knn.kk=3"], 2, "did you mean 'k'"),
     ("config-missing", ["explore", "--config", "nope.toml"], 2, "nope.toml"),
     ("config-is-a-dir", ["explore", "--config", "adir"], 2, "adir"),
     ("config-unknown-key", ["explore", "--config", "typo.toml"], 2, "did you mean 'iterations'"),
@@ -118,7 +130,8 @@ def test_a_failed_start_leaves_no_run_behind(scratch: Path) -> None:
     """A run that fails before its first stage stores no config: a corrected command starts it normally."""
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_CSE_ID"))}
     env["XDG_CONFIG_HOME"] = str(scratch / "xdg")
-    bad = subprocess.run([sys.executable, "-m", "ie", "explore", "--run", "failed", "--target", "/no/such"],
+    bad = subprocess.run([sys.executable, "-m", "ie", "explore", "--run", "failed", "--target", "/no/such",
+                          "--engine", "openverse"],
                          cwd=scratch, capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode == 2 and "unknown target" in bad.stderr
     resumed = subprocess.run([sys.executable, "-m", "ie", "resume", "failed"], cwd=scratch, capture_output=True,

@@ -26,9 +26,9 @@ def test_plugins_json_is_valid():
 
 def test_config_precedence(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "ie.toml").write_text('iterations = 7\nengines = ["openverse"]\n[options.engine.openverse]\nrate_per_second = 0.3\n')
+    (tmp_path / "ie.toml").write_text('iterations = 7\ntarget = "photos"\nengines = ["openverse"]\n[options.engine.openverse]\nrate_per_second = 0.3\n')
     cfg = load_config(None, {"iterations": 2, "seed": None})
-    assert cfg.iterations == 2 and cfg.engines == ["openverse"] and cfg.seed == 0
+    assert cfg.iterations == 2 and cfg.engines == ["openverse"] and cfg.seed == 0 and cfg.vocab == "wordnet"
     assert cfg.plugin_options("engine", "openverse") == {"rate_per_second": 0.3}
 
 

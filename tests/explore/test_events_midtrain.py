@@ -137,10 +137,18 @@ def test_explore_that_obtains_nothing_fails_with_reasons_and_the_allow_host_hint
             register("intranet", Intranet, help="returns loopback URLs")
 
     ie_register_plugin(Plugin(), name="intranet-engine")
+    from PIL import Image
+
+    target = run_dir.parent / "target"  # a real engine needs a real target (the simulated one is refused)
+    for label, colour in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
+        (target / label).mkdir(parents=True)
+        for i in range(6):
+            Image.new("RGB", (32, 32), tuple(c + 4 * i for c in colour)).save(target / label / f"{i}.png")
+    config = tiny_simweb_config(engines=["intranet"], target=str(target), vocab="labels")
     with pytest.raises(JobFailedError, match=r"iteration 0: none of the \d+ URLs gave an image \(blocked_loopback \d+\); "
                                       r"\d+ pointed at private or loopback addresses: allow a host you trust "
                                       r"with --allow-host"):
-        Explorer(tiny_simweb_config(engines=["intranet"]), run_dir, progress=False).run()
+        Explorer(config, run_dir, progress=False).run()
     assert JobFailedError.exit_code == 1  # `ie explore` exits 1: a failed job, not a usage mistake
     store = RunStore.open_existing(run_dir)
     try:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
+
+from ie.cli.commands._options import parse_options
 
 
 def register(app: typer.Typer) -> None:
@@ -43,10 +45,11 @@ def explore(
     label_set: Optional[bool] = typer.Option(None, "--label-set/--no-label-set", help="Label-set mode."),
     executor: Optional[str] = typer.Option(None, help="Where search/download/scoring run: local | ray."),
     ray_address: Optional[str] = typer.Option(None, help="Ray cluster address (auto, ray://head:10001)."),
+    option: list[str] = typer.Option([], "--option", "-o", help="Any plugin option, KIND.NAME.KEY=VALUE "
+                                     "(e.g. engine.flickr.license=cc0, reward.knn.k=15); repeatable."),
     fresh: bool = typer.Option(False, "--fresh", help="Delete RUN first and start over."),
 ) -> None:
     """Explore the web for images that help a model on the target; resumable with `ie resume`."""
-    from ie.config import load_config
     from ie.loop.driver import Explorer, StopRequested, with_ray_address
 
     overrides = dict(target=target, engines=engine or None, ssl=ssl, reward=reward, vocab=vocab, embedder=embedder,
@@ -54,7 +57,9 @@ def explore(
                      images_per_query=images_per_query, arch=arch, init=init, image_size=image_size,
                      feature_size=feature_size, seed=seed,
                      device=device, max_hours=max_hours, max_images=max_images, label_set=label_set, executor=executor)
-    cfg = load_config(config, overrides)
+    cfg = load_config_explained(config, overrides)
+    if option:
+        cfg = dataclasses.replace(cfg, options=merge_options(cfg.options, option))
     if ray_address:
         cfg = with_ray_address(cfg, ray_address)
         cfg = dataclasses.replace(cfg, executor=executor or "ray")
@@ -64,6 +69,46 @@ def explore(
         Explorer(cfg, run).run()
     except StopRequested:
         raise typer.Exit(3) from None
+
+
+def load_config_explained(path: Optional[str], overrides: dict[str, Any]) -> Any:
+    """:func:`ie.config.load_config`, where a missing ``--target`` also names a misspelt engine (nearest name)
+    and the engines' API keys that are not set, so the user fixes everything in one go."""
+    from ie.api import IEError
+    from ie.config import TargetNeededError, load_config, secrets_status
+    from ie.host.manager import get_plugin_manager
+
+    try:
+        return load_config(path, overrides)
+    except TargetNeededError as err:
+        registry = get_plugin_manager().registry("engine")
+        factories = [registry.get(name).factory for name in err.engines]  # an unknown name: "did you mean"
+        declared = [name for factory in factories for name in required_secrets(factory)]
+        missing = [name for name, state in secrets_status(declared).items() if state == "missing"]
+        keys = f"; and set {', '.join(missing)} (environment or `ie config`)" if missing else ""
+        raise IEError(f"{err}{keys}") from None
+
+
+def required_secrets(factory: Any) -> tuple[str, ...]:
+    """The secrets an engine cannot work without: its ``REQUIRED_SECRETS``, else all of its ``SECRETS``."""
+    required = getattr(factory, "REQUIRED_SECRETS", None)
+    return tuple(getattr(factory, "SECRETS", ())) if required is None else tuple(required)
+
+
+def merge_options(options: dict[str, Any], pairs: list[str]) -> dict[str, Any]:
+    """``--option KIND.NAME.KEY=VALUE`` pairs merged into the ``[options.KIND.NAME]`` tables (values parsed as
+    JSON when they parse); the tables are then checked like the config file's (unknown key: nearest name)."""
+    from ie.api import IEError
+
+    merged = {kind: {name: dict(table) for name, table in tables.items()} for kind, tables in options.items()}
+    for key, value in parse_options(pairs).items():
+        parts = key.split(".")
+        if len(parts) != 3 or not all(parts):
+            raise IEError(f"--option {key}=...: expected KIND.NAME.KEY=VALUE, e.g. engine.flickr.license=cc0 or "
+                          "reward.knn.k=15")
+        kind, name, option = parts
+        merged.setdefault(kind, {}).setdefault(name, {})[option] = value
+    return merged
 
 
 def resume(
