@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 import pluggy
 
 from ie.host import hookspecs
-from ie.api import PROJECT_NAME, DuplicatePluginError, Option, PluginError, UnknownPluginError, check_options
+from ie.api import PROJECT_NAME, DuplicatePluginError, Option, PluginError, UnknownPluginError, check_options, nearest
 
 ENTRY_POINT_GROUP = "ie"
 
@@ -166,6 +166,7 @@ class PluginManager:
     def _register_module(self, name: str, module: object, info: PluginInfo) -> None:
         try:
             self.pm.register(module, name=name)
+            self._check_pending(name)
         except Exception as err:  # noqa: BLE001
             self._mark_broken(info, err)
             return
@@ -179,6 +180,17 @@ class PluginManager:
                     self._mark_broken(info, err)
                     self.unregister_entries(name)
                     return
+
+    def _check_pending(self, name: str) -> None:
+        """A ``@hookimpl`` whose name is no ie hook (a misspelling registers nothing) makes the plugin broken,
+        named with the nearest hook: pluggy's ``check_pending()``, per plugin so the others still load."""
+        plugin = self.pm.get_plugin(name)
+        specs = [caller.name for caller in vars(self.pm.hook).values()
+                 if isinstance(caller, pluggy.HookCaller) and caller.has_spec()]
+        unknown = [caller.name for caller in self.pm.get_hookcallers(plugin) or () if not caller.has_spec()]
+        if unknown:
+            raise PluginError(f"@hookimpl {unknown[0]} is not an ie hook{nearest(unknown[0], specs)}: it would "
+                              f"never be called (hooks: {', '.join(sorted(specs))})")
 
     def unregister_entries(self, name: str) -> None:
         """Forget what plugin ``name`` registered (it stays loaded in pluggy)."""

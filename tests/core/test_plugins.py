@@ -100,6 +100,33 @@ def test_plugin_raising_in_registration_is_isolated():
     assert ok.status == "ok" and "fine" in manager.registry("engine")
 
 
+def test_misspelt_hookimpl_is_a_broken_plugin_naming_the_hook():
+    """pluggy accepts a @hookimpl with no matching spec and never calls it; the manager checks pending hooks per
+    plugin (pluggy's check_pending), so the plugin shows as broken with the nearest hook name, and others load."""
+
+    @hookimpl
+    def ie_register_engine(register):  # type: ignore[no-untyped-def]  # one letter short
+        register("never", object)
+
+    manager = PluginManager(load_entry_points=False)
+    with pytest.warns(UserWarning, match="did you mean 'ie_register_engines'"):
+        info = manager.register(types.SimpleNamespace(ie_register_engine=ie_register_engine), name="typo")
+    assert info.status == "broken" and "ie_register_engine is not an ie hook" in info.error
+    assert manager.register(_plugin("fine"), name="good").status == "ok"
+    manager.pm.check_pending()  # nothing left pending: the broken plugin was unregistered
+
+
+def test_misspelt_hookimpl_package_shows_in_ie_plugins_as_an_error_row(tmp_path):
+    source = "from ie.api import hookimpl\n\n@hookimpl\ndef ie_register_reward(register):\n    pass\n"
+    _fake_dist(tmp_path, "typoed", "typoed_plugin", source)
+    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-m", "ie", "plugins", "--json"], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    rows = {row["name"]: row for row in json.loads(out.stdout)}
+    assert rows["typoed"]["status"] == "broken" and "ie_register_rewards" in rows["typoed"]["error"]
+
+
 def test_disable_by_env(monkeypatch):
     monkeypatch.setenv("IE_DISABLE_PLUGINS", "blocked, other")
     manager = PluginManager(load_entry_points=False)
