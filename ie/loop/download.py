@@ -32,8 +32,8 @@ class DownloadStage:
         options = DownloadOptions(resize_shorter=cfg.resize or None, allowed_hosts=frozenset(allowed),
                                   allow_private_hosts=cfg.allow_private_hosts,
                                   **cfg.plugin_options("download", "options"))
+        # the kept images are indexed by download_to_store (once per store); here only the target's leak index
         dedupe = DedupeIndex(phash_threshold=options.phash_threshold, leak_threshold=options.leak_threshold)
-        dedupe.seed_from_store(store.image_hashes())
         dedupe.add_leak_files([str(x.path) for x in ctx.target.test + ctx.target.val])
         summary = download_to_store(urls, store, iteration=iteration, options=options, dedupe=dedupe,
                                     progress=ctx.progress, executor=ctx.session.executor)

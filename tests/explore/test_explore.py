@@ -38,13 +38,20 @@ def _fingerprint(run: Path) -> dict[str, object]:
         store.close()
 
 
-def test_one_run_every_stage_recorded(tmp_path, run_dir):
+def test_one_run_every_stage_recorded(tmp_path, run_dir, monkeypatch):
+    from ie.download import DedupeIndex
+
+    seeded: list[int] = []  # how many kept images each download stage indexes (once each, not once per layer)
+    real_seed = DedupeIndex.seed_from_store
+    monkeypatch.setattr(DedupeIndex, "seed_from_store",
+                        lambda self, hashes: real_seed(self, seeded.append(len(hashes := list(hashes))) or hashes))
     report = Explorer(small_config(keep_checkpoints=1), run_dir, progress=False).run()
     assert report.exists() and report.name == "index.html"
     fp = _fingerprint(run_dir)
     assert fp["stages_done"] == 2 * len(STAGES)
     assert fp["images"] and fp["rewards"] == len(fp["images"])
     assert fp["duplicate_queries"] == 0
+    assert len(seeded) == 2 and seeded[0] == 0 and 0 < seeded[1] < len(fp["images"])  # one seeding an iteration
     store = RunStore.open(run_dir)
     counts = store.outcome_counts()
     assert counts.get("ok", 0) > 0 and sum(counts.values()) > counts["ok"]  # simweb serves broken URLs too
