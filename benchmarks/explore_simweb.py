@@ -66,7 +66,7 @@ def run_no_exploration(config: Any, root: Path) -> dict[int, dict[str, float]]:
     from ie.learning.evaluate import evaluate_featurizer
     from ie.learning.features import ModelFeaturizer
     from ie.host.manager import get_plugin_manager
-    from ie.loop.context import Session
+    from ie.loop.session import Session
 
     session = Session.build(config, root, get_plugin_manager())
     target = session.load_target()

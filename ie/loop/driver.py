@@ -30,7 +30,8 @@ from ie.config import ExploreConfig
 from ie.faults import fault_point
 from ie.host.manager import PluginManager, get_plugin_manager
 from ie.loop.checkpoint import export_backbone
-from ie.loop.context import RunContext, Session, Stage, StopRequested, cache_dir, check_plugin_names
+from ie.api import cache_dir
+from ie.loop.context import RunContext, Session, Stage, StopRequested, check_plugin_names
 from ie.loop.download import DownloadStage
 from ie.loop.estimate import EstimateStage
 from ie.loop.evaluate import EvaluateStage

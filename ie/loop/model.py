@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ie.api import TargetData
-from ie.loop.context import Session
+from ie.loop.session import Session
 from ie.store import RunStore
 
 

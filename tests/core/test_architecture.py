@@ -42,12 +42,13 @@ def test_plugin_contract_forbids_every_core_module():
     assert core - {"ie.api", "ie.testing"} == forbidden
 
 
-def import_cycles(package: str) -> list[list[str]]:
-    """Strongly connected groups of modules of ``package`` that import each other at run time (imports under
-    ``TYPE_CHECKING`` are not executed, so they do not count; imports inside functions do)."""
+def import_cycles(package: str, type_checking: bool = True) -> list[list[str]]:
+    """Strongly connected groups of modules of ``package`` that import each other (imports inside functions count;
+    so do those under ``TYPE_CHECKING`` unless ``type_checking`` is False: a circle a type checker follows is a
+    circle a reader follows too)."""
     import grimp
 
-    graph = grimp.build_graph(package, exclude_type_checking_imports=True, cache_dir=None)
+    graph = grimp.build_graph(package, exclude_type_checking_imports=not type_checking, cache_dir=None)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []

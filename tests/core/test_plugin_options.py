@@ -14,7 +14,7 @@ import pytest
 from ie.api import IEError, Option, check_options
 from ie.config import ExploreConfig
 from ie.host.manager import PluginManager
-from ie.loop.context import check_option_tables
+from ie.loop.session import check_option_tables
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -62,7 +62,7 @@ def test_the_runs_target_reaches_engine_and_vocabulary_through_their_options(tmp
     ``simweb:warm-dotted`` and gives every plugin that spec (``target_spec``), so a Ray worker rebuilding an engine
     from its options sees the same ground truth as the driver; nothing is left in a module global."""
     from ie.config import ExploreConfig
-    from ie.loop.context import Session
+    from ie.loop.session import Session
 
     config = ExploreConfig(target="simweb", engines=["simweb"], vocab="simweb", embedder="hashing", seed=3,
                            options={"target": {"simweb": {"target": "warm-dotted"}}})

@@ -15,7 +15,7 @@ def resolve_target(spec: str, cache_dir: Path | None = None) -> Any:
     """The :class:`ie.api.TargetData` for ``--target``, resolved exactly as ``ie explore`` resolves it."""
     from ie.api import cache_dir as shared_cache_dir
     from ie.host.manager import get_plugin_manager
-    from ie.loop.context import load_target
+    from ie.loop.session import load_target
 
     root = str(cache_dir or shared_cache_dir())
     return load_target(spec, get_plugin_manager(), lambda name: {"cache_dir": root})

@@ -1,0 +1,164 @@
+"""A run's live plugins: ``Session`` holds the instances built from a run's config (target, engines, observers,
+the executor) and gives every plugin its options; the option tables and plugin names are checked here, before a
+run directory is touched; ``--target`` values are resolved here, the one way every command does it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ie.api import (
+    Executor,
+    cache_dir,
+    check_options,
+    nearest,
+    IEError,
+    RunEvent,
+    RunObserver,
+    SearchEngine,
+    TargetData,
+    TargetDataset,
+)
+from ie.config import ExploreConfig, user_secrets
+from ie.host.manager import PluginManager, get_plugin_manager
+
+
+@dataclass
+class Session:
+    """The live plugin instances of one run."""
+
+    config: ExploreConfig
+    run_dir: Path
+    manager: PluginManager
+    engines: dict[str, SearchEngine] = field(default_factory=dict)
+    observers: list[RunObserver] = field(default_factory=list)
+    target_spec: str | None = None  # the run's target in full (TargetDataset.spec), once resolved
+    _executor: Executor | None = None
+    _target: TargetDataset | None = None
+
+    @classmethod
+    def build(cls, config: ExploreConfig, run_dir: Path, manager: PluginManager | None = None) -> Session:
+        session = cls(config, Path(run_dir), manager or get_plugin_manager())
+        check_option_tables(config, session.manager)
+        # the target is resolved (not yet loaded) first: every other plugin gets its full spec as `target_spec`
+        session._target = resolve_target(config.target, session.manager,
+                                         lambda name: session.plugin_options("target", name))
+        session.target_spec = session._target.spec
+        secrets = user_secrets()
+        for name in config.engines:
+            options = {**session.engine_options(name), "secrets": secrets}
+            session.engines[name] = session.manager.create("engine", name, options)
+        session.observers = [
+            registration.factory(session.plugin_options("observer", registration.name))
+            for registration in session.manager.registry("observer")
+        ]
+        return session
+
+    def engine_options(self, name: str) -> dict[str, Any]:
+        """Engine ``name``'s options (:meth:`plugin_options`), without secrets: what a remote worker rebuilds
+        the engine from."""
+        return self.plugin_options("engine", name)
+
+    @property
+    def executor(self) -> Executor:
+        """Where search, download and reward scoring run (``config.executor``), created on first use."""
+        if self._executor is None:
+            self._executor = self.create("executor", self.config.executor)
+        return self._executor
+
+    def plugin_options(self, kind: str, plugin: str) -> dict[str, Any]:
+        """Plugin ``plugin``'s config table plus what the host gives every plugin (seed, cache_dir and, once the
+        target is resolved, ``target_spec``)."""
+        host: dict[str, Any] = {"seed": self.config.seed, "cache_dir": str(cache_dir())}
+        if self.target_spec is not None:
+            host["target_spec"] = self.target_spec
+        return {**host, **self.config.plugin_options(kind, plugin)}
+
+    def create(self, kind: str, plugin: str, **extra: Any) -> Any:
+        """An instance of plugin ``plugin`` of ``kind`` with its options (:meth:`plugin_options`) + ``extra``."""
+        return self.manager.create(kind, plugin, {**self.plugin_options(kind, plugin), **extra})
+
+    def load_target(self) -> TargetData:
+        if self._target is None:
+            self._target = resolve_target(self.config.target, self.manager,
+                                          lambda name: self.plugin_options("target", name))
+            self.target_spec = self._target.spec
+        return self._target.load()
+
+    def emit(self, kind: str, iteration: int | None = None, **data: Any) -> None:
+        event = RunEvent(kind, self.run_dir, iteration, data)
+        for observer in self.observers:
+            try:
+                observer.on_event(event)
+            except Exception as err:  # noqa: BLE001 - an observer must never stop a run
+                import warnings
+
+                warnings.warn(f"observer {observer.name!r} failed on {kind}: {err}", stacklevel=2)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
+        for engine in self.engines.values():
+            engine.close()
+        for observer in self.observers:
+            observer.close()
+
+
+# [options.<table>] tables the core itself reads, beside one per plugin kind
+CORE_OPTION_TABLES = {"download": ("options",), "search": ("options",), "concepts": ("brain",)}
+
+
+def check_option_tables(config: ExploreConfig, manager: PluginManager) -> None:
+    """Every ``[options.<kind>.<name>]`` table names a known kind and an installed plugin, and its keys are
+    that plugin's declared options (typed plugins): a misspelling is an error naming the nearest choice."""
+    kinds = sorted(set(manager.registries) | set(CORE_OPTION_TABLES))
+    for kind, tables in config.options.items():
+        if kind not in kinds:
+            raise IEError(f"unknown options table [options.{kind}]{nearest(kind, kinds)}; tables: {', '.join(kinds)}")
+        if not isinstance(tables, dict):
+            raise IEError(f"[options.{kind}] must hold one table per plugin, e.g. [options.{kind}.NAME]")
+        names = list(CORE_OPTION_TABLES.get(kind, ())) or manager.registry(kind).names()
+        for name, table in tables.items():
+            if name not in names:
+                raise IEError(f"[options.{kind}.{name}]: no {kind} is called {name!r}{nearest(name, names)}; "
+                              f"installed: {', '.join(names)}")
+            if kind in manager.registries:
+                check_options(kind, name, manager.registry(kind).get(name).options, table)
+
+
+def check_plugin_names(config: ExploreConfig, manager: PluginManager) -> None:
+    """Every plugin the config names is installed (an unknown name is an error naming the nearest one), and
+    every options table is valid: checked before a run directory is touched."""
+    named = [("engine", name) for name in config.engines] + [
+        ("ssl", config.ssl), ("reward", config.reward), ("vocabulary", config.vocab),
+        ("embedder", config.embedder), ("executor", config.executor)]
+    if config.descriptors:
+        named.append(("descriptors", config.descriptors))
+    for kind, name in named:
+        manager.registry(kind).get(name)
+    check_option_tables(config, manager)
+
+
+def resolve_target(spec: str, manager: PluginManager,
+                   options_of: Callable[[str], dict[str, Any]] = lambda name: {}) -> TargetDataset:
+    """The target plugin a ``--target`` value names (not loaded yet), the one way every command resolves it: a
+    target plugin's own name, else the first plugin whose ``accepts(spec)`` says yes (an image folder,
+    ``simweb:NAME``, ``clipart:PRESET``, torchvision dataset names). ``options_of(plugin)`` gives its options."""
+    registry = manager.registry("target")
+    if spec in registry:
+        return manager.create("target", spec, {**options_of(spec), "name": spec})
+    for registration in registry:
+        plugin = manager.create("target", registration.name, {**options_of(registration.name), "name": spec})
+        if type(plugin).accepts(spec):
+            return plugin
+    raise IEError(f"unknown target {spec!r}: not a folder, and no target plugin accepts it "
+                  f"(installed: {', '.join(registry.names())})")
+
+
+def load_target(spec: str, manager: PluginManager,
+                options_of: Callable[[str], dict[str, Any]] = lambda name: {}) -> TargetData:
+    """The target a ``--target`` value names, loaded (see :func:`resolve_target`)."""
+    return resolve_target(spec, manager, options_of).load()
