@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class RateLimiter(Protocol):
@@ -39,7 +39,7 @@ class TokenBucket:
         self._lock = threading.Lock()
 
     @classmethod
-    def per_minute(cls, calls: float, burst: float = 1.0, **kw) -> TokenBucket:
+    def per_minute(cls, calls: float, burst: float = 1.0, **kw: Any) -> TokenBucket:
         return cls(calls / 60.0, burst, **kw)
 
     def _refill(self) -> None:

@@ -127,7 +127,7 @@ class RetryPolicy:
         """When the URL may be tried again after its ``attempts``-th transient failure; None: never."""
         if attempts >= self.max_attempts:
             return None
-        return failed_at + self.backoff * 2 ** (attempts - 1)
+        return float(failed_at + self.backoff * 2 ** (attempts - 1))
 
 
 @dataclass(frozen=True)

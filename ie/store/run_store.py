@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ie.api import Concept, DownloadOutcome, Hit, IEError, ImageRecord, Outcome, RetryPolicy, write_atomic
 from ie.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -43,6 +43,7 @@ class RunStore:
         self.images_dir = run_dir / "images"
         self._conn = conn
         self._lock = threading.RLock()
+        self._lock_file: IO[str] | None = None  # run_dir/.lock, held (shared) while the store is open
 
     # opening ---------------------------------------------------------------------------------
     @classmethod
@@ -67,14 +68,14 @@ class RunStore:
         # Every open store holds a shared lock on run_dir/.lock. Reconciling deletes files that have no
         # row yet, which is only safe when no other process is between writing a file and committing it:
         # so reconcile only when the exclusive lock can be had, then downgrade to shared.
-        store._lock_file = open(run_dir / ".lock", "a+")  # noqa: SIM115 - held for the store's lifetime
+        store._lock_file = lock = open(run_dir / ".lock", "a+")  # noqa: SIM115 - held for the store's lifetime
         try:
-            fcntl.flock(store._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if reconcile:
                 store.reconcile()
         except BlockingIOError:
             pass
-        fcntl.flock(store._lock_file, fcntl.LOCK_SH)
+        fcntl.flock(lock, fcntl.LOCK_SH)
         return store
 
     @staticmethod
@@ -97,7 +98,7 @@ class RunStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-            lock_file = getattr(self, "_lock_file", None)
+            lock_file, self._lock_file = self._lock_file, None
             if lock_file is not None:
                 lock_file.close()
 
@@ -156,7 +157,7 @@ class RunStore:
         rows = self.query("SELECT status FROM stages WHERE iteration=? AND stage=?", (iteration, stage))
         return bool(rows) and rows[0][0] == "done"
 
-    def mark_stage(self, iteration: int, stage: str, status: str = "done", info: dict | None = None,
+    def mark_stage(self, iteration: int, stage: str, status: str = "done", info: dict[str, Any] | None = None,
                    state: dict[str, Any] | None = None) -> None:
         """Record a stage's status; ``state`` values are saved in the same transaction (all or nothing)."""
         with self.transaction() as c:
@@ -207,7 +208,7 @@ class RunStore:
                       ("failed" if error else "done", len(hits), error, time.time(), query_id))
 
     def queries(self, iteration: int | None = None, status: str | None = None) -> list[sqlite3.Row]:
-        sql, params = "SELECT * FROM queries WHERE 1=1", []
+        sql, params = "SELECT * FROM queries WHERE 1=1", list[Any]()
         if iteration is not None:
             sql, params = sql + " AND iteration=?", params + [iteration]
         if status is not None:
@@ -315,7 +316,7 @@ class RunStore:
     def images(self, iteration: int | None = None) -> list[ImageRecord]:
         """Kept images by iteration, then sha256: an order that depends on the content alone, not on which
         download finished first (training and scoring read this list, so a rerun computes the same)."""
-        sql, params = "SELECT * FROM images", ()
+        sql, params = "SELECT * FROM images", tuple[Any, ...]()
         if iteration is not None:
             sql, params = sql + " WHERE iteration=?", (iteration,)
         return [self._image(r) for r in self.query(sql + " ORDER BY iteration, sha256", params)]
@@ -338,7 +339,7 @@ class RunStore:
                           [(sha, iteration, reward_fn, float(v)) for sha, v in rewards.items()])
 
     def image_rewards(self, iteration: int | None = None) -> dict[str, float]:
-        sql, params = "SELECT sha256, value FROM image_rewards", ()
+        sql, params = "SELECT sha256, value FROM image_rewards", tuple[Any, ...]()
         if iteration is not None:
             sql, params = sql + " WHERE iteration=?", (iteration,)
         return {r[0]: r[1] for r in self.query(sql, params)}
@@ -414,4 +415,4 @@ class RunStore:
         return fixed
 
     def integrity_ok(self) -> bool:
-        return self.query("PRAGMA integrity_check")[0][0] == "ok"
+        return bool(self.query("PRAGMA integrity_check")[0][0] == "ok")
