@@ -1,6 +1,7 @@
 """One progress bar for any work that can take more than a few seconds (embedding a vocabulary, extracting
-features, training): rich on stderr, shown only once work starts and removed when it ends; a no-op when disabled
-(library use, tests) so callers never branch on it."""
+features, training): rich on stderr, shown only once work starts and removed when it ends; where stderr is no
+terminal (a log file, nohup, CI) a plain line at every tenth of the work instead, so a long step is never silent;
+a no-op when disabled (library use, tests) so callers never branch on it."""
 
 from __future__ import annotations
 
@@ -17,11 +18,20 @@ class Bar:
         self.done = 0
         self._progress: Any = None
         self._task: Any = None
+        self._plain_step = -1  # the last tenth printed as a plain line (no terminal)
+        self._began = 0.0
 
     def _start(self) -> None:
+        import time
+
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+        console = Console(stderr=True)
+        self._began = time.monotonic()
+        if not console.is_terminal:
+            self._progress = console
+            return
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                   TimeRemainingColumn(), console=Console(stderr=True), transient=True)
         self._progress.start()
@@ -33,15 +43,25 @@ class Bar:
             return
         if self._progress is None:
             self._start()
+        if self._task is None:  # plain lines
+            step = min(10, 10 * done // max(1, self.total))
+            if step > self._plain_step:
+                import time
+
+                self._plain_step = step
+                elapsed = time.monotonic() - self._began
+                self._progress.print(f"{self.description}: {done:,}/{self.total:,} ({elapsed:.0f} s)", highlight=False,
+                                     markup=False)
+            return
         self._progress.update(self._task, completed=done)
 
     def advance(self, n: int = 1) -> None:
         self.update(self.done + n)
 
     def close(self) -> None:
-        if self._progress is not None:
+        if self._progress is not None and self._task is not None:
             self._progress.stop()
-            self._progress = None
+        self._progress = None
 
 
 @contextmanager

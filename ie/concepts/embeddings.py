@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from ie.api import TextEmbedder, Vocabulary, atomic_write, cache_dir
+from ie.api import TextEmbedder, Vocabulary, cache_dir, write_atomic
 
 
 def default_cache_dir() -> Path:
@@ -33,12 +34,14 @@ def embed_vocabulary(
     cache_dir: str | Path | None = None,
     batch_size: int = 1024,
     progress: Callable[[int, int], None] | None = None,
+    flush_every: int = 8,
 ) -> np.ndarray:
     """Embeddings (float32, ``len(vocabulary) x embedder.dim``) of every concept's ``embed_text()``.
 
-    Loaded from the cache when present (memory-mapped, read-only); otherwise computed in batches
-    (``progress(done, total)`` after each) and written atomically (temp file + rename), so concurrent
-    runs never see a partial file.
+    Loaded from the cache when present (memory-mapped, read-only). Otherwise computed in batches
+    (``progress(done, total)`` after each) into ``<file>.partial``, flushed with its count every ``flush_every``
+    batches: an interrupted embedding (Ctrl-C, a crash) goes on where it stopped the next time. The finished file
+    is renamed into place, so concurrent runs never see a partial one.
     """
     path = cache_path(vocabulary, embedder, cache_dir)
     if path.exists():
@@ -46,11 +49,30 @@ def embed_vocabulary(
         if arr.shape[0] == len(vocabulary):
             return arr
     texts = [c.embed_text() for c in vocabulary.concepts()]
-    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-    for lo in range(0, len(texts), batch_size):
+    shape = (len(texts), embedder.dim)
+    partial, count_file = path.with_name(path.name + ".partial"), path.with_name(path.name + ".partial.count")
+    done = 0
+    try:
+        out = np.lib.format.open_memmap(partial, mode="r+")
+        if out.shape == shape and out.dtype == np.float32 and count_file.exists():
+            done = min(int(count_file.read_text().strip() or 0), len(texts))
+        else:
+            raise ValueError("another vocabulary's partial file")
+    except (OSError, ValueError):
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        out = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=shape)
+        done = 0
+    if progress is not None and done:
+        progress(done, len(texts))
+    for n, lo in enumerate(range(done, len(texts), batch_size), start=1):
         out[lo: lo + batch_size] = embedder.embed(texts[lo: lo + batch_size])
+        done = min(lo + batch_size, len(texts))
+        if n % flush_every == 0 or done == len(texts):
+            out.flush()  # the rows first, then the count that vouches for them
+            write_atomic(count_file, str(done).encode())
         if progress is not None:
-            progress(min(lo + batch_size, len(texts)), len(texts))
-    with atomic_write(path) as fh:
-        np.save(fh, out)
-    return out
+            progress(done, len(texts))
+    del out
+    os.replace(partial, path)
+    count_file.unlink(missing_ok=True)
+    return np.load(path, mmap_mode="r")

@@ -118,3 +118,26 @@ def test_vocabulary_embeddings_are_computed_once_and_reused(tmp_path):
     embed_vocabulary(ListVocabulary(["a", "bb", "cccc"]), changed, tmp_path)
     assert changed.calls == 1  # other concept texts: another file
     assert len(list(tmp_path.glob("*.npy"))) == 3
+
+
+def test_an_interrupted_embedding_goes_on_where_it_stopped(tmp_path):
+    """Ctrl-C during the (long) first embedding keeps the flushed batches: the next run embeds only the rest."""
+
+    class Interrupted(CountingEmbedder):
+        def embed(self, texts):
+            if self.calls == 3:
+                raise KeyboardInterrupt
+            return super().embed(texts)
+
+    names = [f"concept {'x' * i}" for i in range(10)]
+    vocab = ListVocabulary(names)
+    with pytest.raises(KeyboardInterrupt):
+        embed_vocabulary(vocab, Interrupted(), tmp_path, batch_size=2, flush_every=1)
+    assert not cache_path(vocab, CountingEmbedder(), tmp_path).exists()  # no half file under the final name
+    seen: list[int] = []
+    resumed = CountingEmbedder()
+    out = embed_vocabulary(vocab, resumed, tmp_path, batch_size=2, flush_every=1,
+                           progress=lambda done, total: seen.append(done))
+    assert resumed.calls == 2 and seen == [6, 8, 10]  # 3 batches were kept; 2 left
+    np.testing.assert_array_equal(out[:, 0], [len(n) for n in names])
+    assert cache_path(vocab, resumed, tmp_path).exists() and not list(tmp_path.glob("*.partial*"))

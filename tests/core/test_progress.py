@@ -33,10 +33,19 @@ def test_vocabulary_embedding_reports_each_batch_then_uses_the_cache(tmp_path: P
     assert len(seen) == 3 and np.array_equal(first, again)  # cached: nothing to report
 
 
-def test_bar_draws_only_once_work_starts_and_never_when_disabled() -> None:
+def test_bar_draws_only_once_work_starts_and_never_when_disabled(monkeypatch, capsys) -> None:  # noqa: ANN001
+    import rich.console
+
     with progress_bar("work", 10, enabled=False) as quiet:
         quiet.advance(4)
         assert quiet.done == 4 and quiet._progress is None
+    # no terminal (a log file, nohup): a plain line at every tenth of the work, never silent
+    with progress_bar("embedding 1,000 concepts", 1000) as plain:
+        for done in range(0, 1001, 50):
+            plain.update(done)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("embedding")]
+    assert len(lines) == 11 and lines[-1].startswith("embedding 1,000 concepts: 1,000/1,000")
+    monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: True))
     with progress_bar("work", 10) as bar:
         assert bar._progress is None  # a cached result never flashes an empty bar
         bar.update(3)
