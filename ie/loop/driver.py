@@ -150,6 +150,9 @@ class Explorer:
 
         cfg, store = self.config, self.store
         self.session = session = Session.build(cfg, self.run_dir, self.manager)
+        # keys and quotas checked with one cheap call before any long work (at every start: a resume after a
+        # quota pause learns at once whether the engine is back)
+        session.check_engine_access(lambda line: self.console.print(f"[yellow]{line}[/]"))
         with self.console.status("loading target, vocabulary and embeddings"):
             target = session.load_target()
             # every vocabulary may use the target's class names (the `labels` one is made of them)

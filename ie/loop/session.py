@@ -56,6 +56,23 @@ class Session:
         ]
         return session
 
+    def check_engine_access(self, warn: Callable[[str], None]) -> None:
+        """Each engine's :meth:`~ie.api.SearchEngine.check_access`, before any long work: a refused key or a spent
+        quota stops the run here, in one line naming the engine; a passing outage (network, 5xx, throttling)
+        is only reported, since the run's own retries handle it."""
+        from ie.api import AuthError, EngineError, QuotaExceededError
+
+        for name, engine in self.engines.items():
+            try:
+                engine.check_access()
+            except (AuthError, QuotaExceededError) as err:
+                detail = str(err).removeprefix(f"{err.engine}: ")
+                raise IEError(f"engine {name} refused the run's first call: {detail}") from None
+            except EngineError as err:
+                warn(f"engine {name} did not answer its first call ({type(err).__name__}: "
+                     f"{str(err).removeprefix(f'{err.engine}: ')}); going on, "
+                     "its queries are retried")
+
     def engine_options(self, name: str) -> dict[str, Any]:
         """Engine ``name``'s options (:meth:`plugin_options`), without secrets: what a remote worker rebuilds
         the engine from."""

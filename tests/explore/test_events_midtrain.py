@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ie.api import RunEvent, RunObserver, hookimpl
+from ie.api import IEError, RunEvent, RunObserver, hookimpl
 from ie.loop.driver import PIPELINE, Explorer
 from ie.store import RunStore
 from ie.testing.configs import tiny_simweb_config
@@ -137,14 +137,8 @@ def test_explore_that_obtains_nothing_fails_with_reasons_and_the_allow_host_hint
             register("intranet", Intranet, help="returns loopback URLs")
 
     ie_register_plugin(Plugin(), name="intranet-engine")
-    from PIL import Image
-
-    target = run_dir.parent / "target"  # a real engine needs a real target (the simulated one is refused)
-    for label, colour in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
-        (target / label).mkdir(parents=True)
-        for i in range(6):
-            Image.new("RGB", (32, 32), tuple(c + 4 * i for c in colour)).save(target / label / f"{i}.png")
-    config = tiny_simweb_config(engines=["intranet"], target=str(target), vocab="labels")
+    # a real engine needs a real target (the simulated one is refused)
+    config = tiny_simweb_config(engines=["intranet"], target=str(_folder_target(run_dir.parent)), vocab="labels")
     with pytest.raises(JobFailedError, match=r"iteration 0: none of the \d+ URLs gave an image \(blocked_loopback \d+\); "
                                       r"\d+ pointed at private or loopback addresses: allow a host you trust "
                                       r"with --allow-host"):
@@ -156,3 +150,54 @@ def test_explore_that_obtains_nothing_fails_with_reasons_and_the_allow_host_hint
         assert store.outcome_counts() == {"blocked_private_address": store.query("SELECT COUNT(*) FROM downloads")[0][0]}
     finally:
         store.close()
+
+
+def test_a_refused_key_stops_the_run_before_any_long_work(run_dir: Path, ie_register_plugin,  # noqa: ANN001
+                                                           monkeypatch) -> None:
+    """A keyed engine's first call is made before the target, vocabulary embedding or first iteration: a refused
+    key ends the run there, in one line naming the engine; a passing outage is only reported."""
+    from ie.api import AuthError, EngineUnavailableError, SearchEngine, SearchPage
+
+    calls: list[str] = []
+
+    class Keyed(SearchEngine):
+        name = "keyed"
+        SECRETS = ("KEYED_API_KEY",)
+        failure: type[Exception] = AuthError
+
+        def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
+            calls.append(query)
+            raise self.failure("keyed", "key refused (HTTP 401)")
+
+    class Plugin:
+        @hookimpl
+        def ie_register_engines(self, register):  # noqa: ANN001, ANN202
+            register("keyed", Keyed, help="refuses its key")
+
+    ie_register_plugin(Plugin(), name="keyed-engine")
+    import ie.loop.driver as driver
+
+    def no_long_work(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise AssertionError("the target was loaded before the key was checked")
+
+    monkeypatch.setattr(driver.Session, "load_target", no_long_work)
+    config = tiny_simweb_config(engines=["keyed"], target=str(_folder_target(run_dir.parent)), vocab="labels")
+    with pytest.raises(IEError, match=r"engine keyed refused the run.s first call: key refused \(HTTP 401\)"):
+        Explorer(config, run_dir, progress=False).run()
+    assert calls == ["photo"]
+    Keyed.failure = EngineUnavailableError  # an outage: reported, the run goes on (here to the target, stubbed)
+    with pytest.raises(AssertionError, match="the target was loaded"):
+        Explorer(config, run_dir, progress=False).run()
+    assert calls == ["photo", "photo"]
+
+
+def _folder_target(parent: Path) -> Path:
+    """A tiny labelled image folder (2 classes x 6 images) for runs on an engine of the real web."""
+    from PIL import Image
+
+    target = parent / "target"
+    for label, colour in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
+        (target / label).mkdir(parents=True, exist_ok=True)
+        for i in range(6):
+            Image.new("RGB", (32, 32), tuple(c + 4 * i for c in colour)).save(target / label / f"{i}.png")
+    return target
