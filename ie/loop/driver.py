@@ -152,7 +152,15 @@ class Explorer:
         self.session = session = Session.build(cfg, self.run_dir, self.manager)
         # keys and quotas checked with one cheap call before any long work (at every start: a resume after a
         # quota pause learns at once whether the engine is back)
-        session.check_engine_access(lambda line: self.console.print(f"[yellow]{line}[/]"))
+        answered = session.check_engine_access(lambda line: self.console.print(f"[yellow]{line}[/]"))
+        disabled = dict(self.store.get_state("disabled_engines", {}))
+        back = sorted(set(disabled) & answered)  # an engine stopped earlier (quota, outage) that answers again
+        if back:
+            self.console.print(f"engines back in use: {', '.join(back)}")
+        now = {k: v for k, v in disabled.items() if k not in answered}
+        now.update({name: "quota spent at the session's start" for name in set(session.engines) - answered})
+        if now != disabled:
+            self.store.set_state("disabled_engines", now)
         with self.console.status("loading target, vocabulary and embeddings"):
             target = session.load_target()
             # every vocabulary may use the target's class names (the `labels` one is made of them)

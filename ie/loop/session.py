@@ -56,22 +56,32 @@ class Session:
         ]
         return session
 
-    def check_engine_access(self, warn: Callable[[str], None]) -> None:
-        """Each engine's :meth:`~ie.api.SearchEngine.check_access`, before any long work: a refused key or a spent
-        quota stops the run here, in one line naming the engine; a passing outage (network, 5xx, throttling)
-        is only reported, since the run's own retries handle it."""
+    def check_engine_access(self, warn: Callable[[str], None]) -> set[str]:
+        """Each engine's :meth:`~ie.api.SearchEngine.check_access`, before any long work; returns the engines that
+        answered. A refused key stops the run here, in one line naming the engine; so does a spent quota when no
+        other engine can answer (else that engine sits out, reported); a passing outage (network, 5xx,
+        throttling) is only reported, since the run's own retries handle it."""
         from ie.api import AuthError, EngineError, QuotaExceededError
 
+        answered: set[str] = set()
+        spent: list[str] = []
         for name, engine in self.engines.items():
             try:
                 engine.check_access()
-            except (AuthError, QuotaExceededError) as err:
-                detail = str(err).removeprefix(f"{err.engine}: ")
-                raise IEError(f"engine {name} refused the run's first call: {detail}") from None
+                answered.add(name)
+            except AuthError as err:
+                raise IEError(f"engine {name} refused the run's first call: {_detail(err)}") from None
+            except QuotaExceededError as err:
+                spent.append(f"engine {name}: {_detail(err)}")
             except EngineError as err:
-                warn(f"engine {name} did not answer its first call ({type(err).__name__}: "
-                     f"{str(err).removeprefix(f'{err.engine}: ')}); going on, "
-                     "its queries are retried")
+                answered.add(name)  # transient: its queries are retried
+                warn(f"engine {name} did not answer its first call ({type(err).__name__}: {_detail(err)}); going "
+                     "on, its queries are retried")
+        if spent and not answered:
+            raise IEError(f"no engine can answer: {'; '.join(spent)}; `ie resume` goes on once the quota resets")
+        for line in spent:
+            warn(f"{line}; it sits out this session (`ie resume` later uses it again)")
+        return answered
 
     def engine_options(self, name: str) -> dict[str, Any]:
         """Engine ``name``'s options (:meth:`plugin_options`), without secrets: what a remote worker rebuilds
@@ -179,3 +189,8 @@ def load_target(spec: str, manager: PluginManager,
                 options_of: Callable[[str], dict[str, Any]] = lambda name: {}) -> TargetData:
     """The target a ``--target`` value names, loaded (see :func:`resolve_target`)."""
     return resolve_target(spec, manager, options_of).load()
+
+
+def _detail(err: Exception) -> str:
+    """An engine error's message without the engine-name prefix its class adds."""
+    return str(err).removeprefix(f"{getattr(err, 'engine', '')}: ")

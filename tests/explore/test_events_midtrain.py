@@ -201,3 +201,31 @@ def _folder_target(parent: Path) -> Path:
         for i in range(6):
             Image.new("RGB", (32, 32), tuple(c + 4 * i for c in colour)).save(target / label / f"{i}.png")
     return target
+
+
+def test_an_engine_stopped_in_an_earlier_session_is_back_when_it_answers(run_dir: Path) -> None:
+    """`disabled_engines` is not for good: at every start each engine is asked once, and one that answers
+    (its quota reset, its outage over) is used again; a spent quota at the start sits that engine out."""
+    from ie.api import QuotaExceededError
+    from ie.loop.driver import StopRequested
+
+    config = tiny_simweb_config(iterations=1, max_hours=1e-9)
+    explorer = Explorer(config, run_dir, progress=False)
+    explorer.store.set_state("disabled_engines", {"simweb": "quota spent (HTTP 429, daily limit)"})
+    with pytest.raises(StopRequested):  # set up (engines checked), then stopped by the time budget
+        explorer.run()
+    assert explorer.store.get_state("disabled_engines") == {}
+    explorer.store.close()
+
+    from ie_plugins.simweb.engine import SimWebEngine
+
+    def spent(self) -> None:  # noqa: ANN001
+        raise QuotaExceededError("simweb", "daily limit reached")
+
+    SimWebEngine.check_access, original = spent, SimWebEngine.check_access
+    try:
+        with pytest.raises(IEError, match="no engine can answer: engine simweb: daily limit reached; `ie resume` "
+                                          "goes on once the quota resets"):
+            Explorer.resume(run_dir, progress=False).run()
+    finally:
+        SimWebEngine.check_access = original
