@@ -153,7 +153,7 @@ def main() -> None:
     parser.add_argument("--feature-size", type=int, default=None,
                         help="resolution of rewards and evaluation (default: the config's, 128; 0 = --image-size)")
     parser.add_argument("--reward-background", type=int, default=None,
-                        help="web images the kNN reward contrasts with (default: the config's, 0 = off)")
+                        help="web images the kNN reward contrasts with (default: the config's, 1000; 0 = off, the paper's plain kNN)")
     parser.add_argument("--arch", default="efficientnet_lite0")
     parser.add_argument("--init", default="auto")
     parser.add_argument("--embedder", default="", help="text embedder (default: the target's setting: hashing for "
