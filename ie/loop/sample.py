@@ -33,7 +33,11 @@ class SampleStage:
         cfg = ctx.config
         concepts = ctx.brain.sample(cfg.queries_per_iter)
         rng = random.Random(f"{cfg.seed}:{iteration}:queries")
-        weights = cfg.engine_weights or [1.0] * len(cfg.engines)
+        weights = list(cfg.engine_weights or [1.0] * len(cfg.engines))
+        # an engine that sits out (a spent quota, a refused key) gets no queries while another can answer them
+        paused = ctx.store.get_state("disabled_engines", {})
+        if any(w > 0 and e not in paused for e, w in zip(cfg.engines, weights)):
+            weights = [0.0 if e in paused else w for e, w in zip(cfg.engines, weights)]
         planned = 0
         for concept in concepts:
             descriptor = None

@@ -1,0 +1,36 @@
+"""The sample stage assigns each query an engine by the configured weights, and none to an engine that sits out
+(a spent quota or a refused key) while another can answer."""
+
+from __future__ import annotations
+
+from collections import Counter
+from types import SimpleNamespace
+
+from ie.api import Concept
+from ie.config import ExploreConfig
+from ie.loop.sample import SampleStage
+from ie.store import RunStore
+
+
+def _engines_of_planned(tmp_path, paused: dict[str, str]) -> Counter:  # noqa: ANN001
+    config = ExploreConfig(target=str(tmp_path), engines=["openverse", "wikimedia"], queries_per_iter=40)
+    store = RunStore.open(tmp_path / "run")
+    store.add_concepts([Concept(id=f"c{i}", name=f"concept {i}") for i in range(40)])
+    if paused:
+        store.set_state("disabled_engines", paused)
+    brain = SimpleNamespace(sample=lambda m: [Concept(id=f"c{i}", name=f"concept {i}") for i in range(m)])
+    ctx = SimpleNamespace(config=config, brain=brain, store=store, descriptors=None)
+    try:
+        assert SampleStage().run(ctx, 0) == {"planned": 40}
+        return Counter(row["engine"] for row in store.queries(iteration=0))
+    finally:
+        store.close()
+
+
+def test_a_paused_engine_gets_no_queries_while_another_can_answer(tmp_path):
+    both = _engines_of_planned(tmp_path / "a", {})
+    assert both["openverse"] > 5 and both["wikimedia"] > 5  # equal weights: both used
+    assert _engines_of_planned(tmp_path / "b", {"openverse": "quota spent"}) == Counter({"wikimedia": 40})
+    # when every engine sits out, the plan is kept as configured (the search stage records why each fails)
+    everyone = _engines_of_planned(tmp_path / "c", {"openverse": "quota spent", "wikimedia": "outage"})
+    assert sum(everyone.values()) == 40 and len(everyone) == 2
