@@ -38,6 +38,7 @@ from ie.api.errors import (
     MissingCredentialsError,
     PluginError,
     QuotaExceededError,
+    TransientEngineError,
     RateLimitedError,
     UnknownPluginError,
     WeightsUnavailableError,
@@ -72,7 +73,7 @@ class Register(Protocol):
 
 
 __all__ = [
-    "AuthError", "Concept", "HOST_KEYS", "HealthCheck", "Quota", "secrets_detail", "Option", "check_options", "nearest", "options_from_defaults", "DescriptorProvider", "DownloadOutcome", "DuplicatePluginError", "EngineError",
+    "AuthError", "TransientEngineError", "Concept", "HOST_KEYS", "HealthCheck", "Quota", "secrets_detail", "Option", "check_options", "nearest", "options_from_defaults", "DescriptorProvider", "DownloadOutcome", "DuplicatePluginError", "EngineError",
     "EngineUnavailableError", "Executor", "Featurizer", "Hit", "IEError", "ImageRecord", "JobFailedError", "LabeledImage",
     "MalformedResponseError", "MissingCredentialsError", "Outcome", "PROJECT_NAME", "PluginError", "Query",
     "QuotaExceededError", "RateLimitedError", "RetryPolicy", "RateLimiter", "Register", "RewardFunction", "RunEvent", "RunObserver",

@@ -102,6 +102,13 @@ class EngineUnavailableError(EngineError):
     action = "stop"
 
 
+class TransientEngineError(EngineUnavailableError):
+    """A passing failure: a timeout, a network or DNS error, an HTTP 5xx. This query fails, recorded with its reason;
+    the engine stays in use (a 40-hour run must not lose an engine to one blip)."""
+
+    action = "skip"
+
+
 class MalformedResponseError(EngineError):
     """The service answered with something that is not the documented shape. Skip this query."""
 

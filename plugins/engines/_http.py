@@ -19,7 +19,7 @@ import httpx
 from ie.api import (
     AuthError,
     EngineError,
-    EngineUnavailableError,
+    TransientEngineError,
     MalformedResponseError,
     QuotaExceededError,
     RateLimitedError,
@@ -86,13 +86,14 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def request(engine: str, client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
-    """Send a request; transport failures become :class:`EngineUnavailableError`."""
+    """Send a request; transport failures (timeouts, DNS, refused connections) become
+    :class:`TransientEngineError`: the query fails, the engine stays in use."""
     try:
         return client.request(method, url, **kwargs)
     except httpx.TimeoutException as err:
-        raise EngineUnavailableError(engine, f"timed out talking to {url} ({type(err).__name__})") from err
+        raise TransientEngineError(engine, f"timed out talking to {url} ({type(err).__name__})") from err
     except httpx.HTTPError as err:
-        raise EngineUnavailableError(engine, f"cannot reach {url}: {err}") from err
+        raise TransientEngineError(engine, f"cannot reach {url}: {err}") from err
 
 
 MAX_RETRY_AFTER = 300.0
@@ -123,7 +124,7 @@ def raise_for_status(engine: str, response: httpx.Response, max_wait: float = MA
     if status == 503 and retry_after is not None:
         raise RateLimitedError(engine, f"HTTP 503, retry after {retry_after:.0f}s ({detail})", retry_after)
     if status >= 500:
-        raise EngineUnavailableError(engine, f"HTTP {status} server error ({detail})")
+        raise TransientEngineError(engine, f"HTTP {status} server error ({detail})")
     raise EngineError(engine, f"HTTP {status} ({detail})")
 
 

@@ -22,6 +22,7 @@ from ie.api import (
     AuthError,
     EngineError,
     EngineUnavailableError,
+    TransientEngineError,
     Hit,
     MalformedResponseError,
     QuotaExceededError,
@@ -126,10 +127,10 @@ class GoogleEngine(SearchEngine):
         except HttpError as err:
             raise self._error(err) from err
         except (OSError, TimeoutError) as err:
-            raise EngineUnavailableError(self.name, f"cannot reach the Custom Search API: {err}") from err
+            raise TransientEngineError(self.name, f"cannot reach the Custom Search API: {err}") from err
         except Exception as err:  # httplib2.HttpLib2Error and friends
             if type(err).__module__.startswith("httplib2"):
-                raise EngineUnavailableError(self.name, f"transport error: {err}") from err
+                raise TransientEngineError(self.name, f"transport error: {err}") from err
             raise
         data = _http.expect(self.name, data, dict, "a JSON object")
         items = _http.expect(self.name, data.get("items", []), list, "'items' list")
@@ -165,7 +166,7 @@ class GoogleEngine(SearchEngine):
         if status in (401, 403) or (status == 400 and (reasons & AUTH_REASONS or "API key not valid" in message)):
             return AuthError(self.name, text + " (check GOOGLE_API_KEY and GOOGLE_CSE_ID)")
         if status >= 500:
-            return EngineUnavailableError(self.name, text)
+            return TransientEngineError(self.name, text)
         return EngineError(self.name, text)
 
     def close(self) -> None:

@@ -62,3 +62,31 @@ class TestThirdPartyEngineContract(EngineContract):
 
     def engine_options(self, backend):
         return {"base_url": backend.url}
+
+
+def test_a_network_blip_or_5xx_fails_one_query_and_keeps_the_engine():
+    """Timeouts, DNS/connection errors and HTTP 5xx are transient: the query's result records the error, but the
+    engine is not stopped for the run (action skip), unlike a refused key or a spent quota."""
+    import httpx
+
+    from ie.api import AuthError, EngineUnavailableError, TransientEngineError
+    from ie.loop.search import SearchTask, search_one
+    from ie_plugins.engines import _http
+
+    def failing(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("name or service not known", request=request)
+
+    with httpx.Client(transport=httpx.MockTransport(failing)) as client:
+        with pytest.raises(TransientEngineError) as caught:
+            _http.request("flickr", client, "GET", "https://api.flickr.com/services/rest")
+    assert isinstance(caught.value, EngineUnavailableError) and caught.value.action == "skip"
+    with pytest.raises(TransientEngineError, match="HTTP 502"):
+        _http.raise_for_status("flickr", httpx.Response(502, text="bad gateway"))
+
+    class Flaky:
+        def search(self, text, limit):  # noqa: ANN001, ANN201
+            raise caught.value
+
+    result = search_one(Flaky(), SearchTask(1, "flickr", "red panda", 10))
+    assert result.error and "name or service not known" in result.error and not result.stop_engine
+    assert AuthError.action == "stop"
