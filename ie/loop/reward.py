@@ -44,6 +44,11 @@ class RewardStage:
         rewards = store.image_rewards()
         per_query = [(q["id"], q["concept_id"], [rewards[s] for s in store.query_image_shas(q["id"]) if s in rewards])
                      for q in store.queries(iteration=iteration, status="done")]
+        # a query that kept no image because its downloads failed in passing (a throttling host, timeouts, 5xx)
+        # says nothing about its concept: it is not scored, so the GP is not taught that the concept is bad
+        unheard = {qid for qid, _, values in per_query
+                   if not values and _mostly_transient(*store.query_download_failures(qid))}
+        per_query = [q for q in per_query if q[0] not in unheard]
         if ctx.config.pad_short_queries and accepts_missing(reward_fn):
             # a query with few images is scored as if its missing ones were poor: on a web where most queries
             # find 0-2 images (captions, not pixels, decide the hits), the mean of one lucky image otherwise tops
@@ -61,7 +66,12 @@ class RewardStage:
             floor = min((t[2] for t in found), default=0.0)
             triples = found + [(qid, cid, floor) for qid, cid, values in per_query if not values]
         store.add_concept_rewards(iteration, triples)
-        return {"scored": len(new), "concepts": len(triples), "reward_reference": reference}
+        return {"scored": len(new), "concepts": len(triples), "reward_reference": reference,
+                "unscored_transient": len(unheard)}
+
+
+def _mostly_transient(transient: int, recorded: int) -> bool:
+    return recorded > 0 and transient * 2 >= recorded
 
 
 def background_images(ctx: RunContext, iteration: int) -> list[Path]:

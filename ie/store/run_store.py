@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ie.api import Concept, DownloadOutcome, Hit, IEError, ImageRecord, Outcome, RetryPolicy, write_atomic
+from ie.api.types import TRANSIENT_OUTCOMES, TRANSIENT_STATUS
 from ie.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 DB_NAME = "ie.sqlite"
@@ -234,6 +235,17 @@ class RunStore:
         return [r[0] for r in self.query(
             "SELECT DISTINCT d.sha256 FROM hits h JOIN downloads d ON d.url = h.url "
             "WHERE h.query_id=? AND d.sha256 IS NOT NULL", (query_id,))]
+
+    def query_download_failures(self, query_id: int) -> tuple[int, int]:
+        """(transient failures, all recorded downloads) of query ``query_id``'s hits: a timeout, connection or DNS
+        error, or an HTTP 408/425/429/5xx is transient (:attr:`ie.api.DownloadOutcome.transient`)."""
+        statuses = ",".join(str(s) for s in sorted(TRANSIENT_STATUS))
+        outcomes = ",".join(f"'{o.value}'" for o in sorted(TRANSIENT_OUTCOMES, key=lambda o: o.value))
+        row = self.query(
+            "SELECT SUM(CASE WHEN d.outcome IN (" + outcomes + ") OR (d.outcome = 'http_error' AND d.status_code IN ("
+            + statuses + ")) THEN 1 ELSE 0 END), COUNT(*) FROM hits h JOIN downloads d ON d.url = h.url "
+            "WHERE h.query_id=?", (query_id,))[0]
+        return int(row[0] or 0), int(row[1] or 0)
 
     def image_count(self) -> int:
         return int(self.query("SELECT COUNT(*) FROM images")[0][0])

@@ -106,3 +106,34 @@ def test_the_background_is_a_fixed_sample_of_the_first_iteration_that_kept_image
     ctx.config = ExploreConfig(reward_background=100)
     assert set(background_images(ctx, 2)) == first  # type: ignore[arg-type]
     store.close()
+
+
+def test_a_query_whose_downloads_failed_in_passing_is_not_scored(tmp_path: Path) -> None:
+    """Throttled or timed-out downloads say nothing about the concept: that query gets no concept reward (the GP
+    is not taught the concept is bad); one whose URLs are dead (404) does get the iteration's floor."""
+    store = RunStore.open(tmp_path / "run")
+    rewards: dict[str, float] = {}
+    for name, status in (("good", None), ("throttled", 429), ("timeouts", 0), ("dead", 404)):
+        qid = store.add_query(0, f"c-{name}", name, "test")
+        hits = [Hit(url=f"http://x/{name}/{i}.jpg", engine="test", query=name, rank=i) for i in range(6)]
+        store.finish_query(qid, hits)
+        for i, hit in enumerate(hits):
+            if status is None:
+                image = store.add_image(hit.url.encode(), width=8, height=8, phash="0", iteration=0,
+                                        outcome=DownloadOutcome(hit.url, Outcome.OK))
+                rewards[image.sha256] = 0.5 + 0.01 * i
+            elif status == 0:
+                store.record_download(DownloadOutcome(hit.url, Outcome.TIMEOUT, "read timeout"), 0)
+            else:
+                store.record_download(DownloadOutcome(hit.url, Outcome.HTTP_ERROR, f"http_{status}", status), 0)
+    store.add_image_rewards(0, rewards, "knn")
+    ctx = SimpleNamespace(store=store, reward_fn=NoFitReward(), config=ExploreConfig(),
+                          model=SimpleNamespace(featurizer=lambda: None),
+                          target=SimpleNamespace(train=[], val=[], class_names=[]))
+    info = RewardStage().run(ctx, 0)  # type: ignore[arg-type]
+    names = {q["id"]: q["text"] for q in store.queries()}
+    got = {names[r["query_id"]]: r["value"] for r in store.concept_rewards(0)}
+    assert set(got) == {"good", "dead"} and info["unscored_transient"] == 2
+    assert got["dead"] < got["good"]
+    assert store.query_download_failures(next(i for i, n in names.items() if n == "throttled")) == (6, 6)
+    store.close()
