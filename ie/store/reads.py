@@ -3,6 +3,8 @@ outside :mod:`ie.store.run_store`, kept in the store package like every other qu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pathlib import Path
 from ie.api import Concept
 from ie.store.run_store import RunStore
@@ -36,15 +38,43 @@ def engine_totals(store: RunStore) -> list[tuple[str, int, int, int]]:
     return [(r[0], int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows]
 
 
-def rewarded_images(store: RunStore) -> list[tuple[str, str, str | None, float, str | None, str | None]]:
-    """Every rewarded image, best first: (sha256, path, source url, reward, a concept that found it, licence)."""
+@dataclass(frozen=True)
+class RewardedImage:
+    """A kept, rewarded image with where it came from: the first hit that downloaded to it (its engine, licence,
+    creator and source page) and a concept that found it."""
+
+    sha256: str
+    path: str  # relative to the run directory
+    source_url: str | None
+    reward: float
+    concept: str | None
+    license: str | None
+    creator: str | None
+    source_page: str | None
+    engine: str | None
+
+
+def rewarded_images(store: RunStore) -> list[RewardedImage]:
+    """Every rewarded image, best first, with its provenance (:class:`RewardedImage`)."""
     rows = store.query(
         "SELECT i.sha256, i.path, i.source_url, r.value, "
         "(SELECT c.name FROM downloads d JOIN hits h ON h.url = d.url JOIN queries q ON q.id = h.query_id "
         " JOIN concepts c ON c.id = q.concept_id WHERE d.sha256 = i.sha256 LIMIT 1), "
-        "(SELECT h.license FROM downloads d JOIN hits h ON h.url = d.url WHERE d.sha256 = i.sha256 LIMIT 1) "
+        "(SELECT h.id FROM downloads d JOIN hits h ON h.url = d.url WHERE d.sha256 = i.sha256 ORDER BY h.id LIMIT 1) "
         "FROM images i JOIN image_rewards r ON r.sha256 = i.sha256 ORDER BY r.value DESC, i.sha256")
-    return [(r[0], r[1], r[2], float(r[3]), r[4], r[5]) for r in rows]
+    hit_ids = [r[5] for r in rows if r[5] is not None]
+    hits: dict[int, tuple[str | None, str | None, str | None, str | None]] = {}
+    for start in range(0, len(hit_ids), 500):
+        chunk = hit_ids[start:start + 500]
+        for h in store.query(f"SELECT id, license, attribution, source_page, engine FROM hits WHERE id IN "
+                             f"({','.join('?' * len(chunk))})", tuple(chunk)):
+            hits[int(h[0])] = (h[1], h[2], h[3], h[4])
+    out = []
+    for r in rows:
+        license_, creator, page, engine = hits.get(r[5], (None, None, None, None)) if r[5] is not None else \
+            (None, None, None, None)
+        out.append(RewardedImage(r[0], r[1], r[2], float(r[3]), r[4], license_, creator, page, engine))
+    return out
 
 
 def stored_concepts(store: RunStore) -> list[Concept]:
@@ -53,5 +83,5 @@ def stored_concepts(store: RunStore) -> list[Concept]:
     return [Concept(id=r[0], name=r[1], text=r[2] or "", vocabulary=r[3] or "", synset=r[4]) for r in rows]
 
 
-__all__ = ["concept_best_images", "engine_totals", "failed_download_count", "rewarded_images",
+__all__ = ["RewardedImage", "concept_best_images", "engine_totals", "failed_download_count", "rewarded_images",
                       "stored_concepts", "top_concepts"]

@@ -146,8 +146,12 @@ def export(
     out: Path = typer.Option(..., "--out", help="Output folder."),
     fmt: str = typer.Option("imagefolder", "--format", help="imagefolder | webdataset | parquet"),
     min_reward: Optional[float] = typer.Option(None, help="Keep images with reward >= this."),
+    license: Optional[str] = typer.Option(None, "--license", help="Keep only these licence families, e.g. "
+                                          "cc0,pdm,by,by-sa (also: by-nd, by-nc, by-nc-sa, by-nc-nd, arr)."),
 ) -> None:
-    """Export the curated dataset of a run."""
+    """Export the curated dataset of a run, each image with its licence, licence URL, creator and source page."""
     from ie.outputs.export import export_run
+    from ie.outputs.licences import parse_licence_filter
 
-    typer.echo(f"exported {export_run(run, out, fmt, min_reward)} images to {out}")
+    licences = parse_licence_filter(license) if license else None
+    typer.echo(f"exported {export_run(run, out, fmt, min_reward, licences=licences)} images to {out}")
