@@ -63,3 +63,11 @@ def parse_licence_filter(spec: str) -> frozenset[str]:
             raise IEError(f"unknown licence {key!r}{nearest(key, FAMILIES)}; use a comma-separated list of "
                           f"{', '.join(FAMILIES[:-1])}")
     return keys
+
+
+def licence_counts(names: list[str | None]) -> dict[str, int]:
+    """Images per licence family (``unknown`` for a licence no family matches or none given), most first."""
+    from collections import Counter
+
+    counts = Counter(licence_key(name) or "unknown" for name in names)
+    return dict(counts.most_common())

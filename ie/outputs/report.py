@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ie.learning.uncertainty import change_note, wilson_interval
 from ie.store import RunStore
-from ie.store.reads import concept_best_images, engine_totals, top_concepts
+from ie.outputs.licences import licence_counts
+from ie.store.reads import concept_best_images, engine_totals, kept_image_licences, top_concepts
 
 
 def _plot(path: Path, series: dict[str, list[tuple[int, float]]], title: str, ylabel: str) -> bool:
@@ -124,6 +125,12 @@ def write_report(run_dir: str | Path) -> Path:
     sections.append("<h2>download outcomes</h2>" + _table(["outcome", "urls"], sorted(counts.items())))
     sections.append(f"<p>leak guard: <b>{counts.get('leak', 0)}</b> downloads dropped as near-duplicates of "
                     "the target's test/val images</p>")
+    licences = licence_counts(kept_image_licences(store))
+    sections.append("<h2>licences of kept images</h2>"
+                    + _table(["licence family", "images"], [[k, v] for k, v in licences.items()])
+                    + "<p>unknown: the engine gave no licence, or one no family matches; `ie export --license "
+                    "cc0,pdm,by,by-sa` keeps only reusable images, each with its licence URL, creator and source "
+                    "page</p>")
     engines = engine_totals(store)
     sections.append("<h2>engines</h2>" + _table(["engine", "queries", "hits", "failed"], [list(r) for r in engines]))
     sections.append("<h2>top concepts and their best images</h2>" + _concept_grid(store, out))

@@ -7,7 +7,8 @@ from rich.table import Table
 
 from ie.learning.uncertainty import format_accuracy, format_change
 from ie.store import RunStore
-from ie.store.reads import failed_download_count, top_concepts
+from ie.outputs.licences import licence_counts
+from ie.store.reads import failed_download_count, kept_image_licences, top_concepts
 
 
 def print_iteration_summary(console: Console, store: RunStore, iteration: int, metrics: dict[str, float]) -> None:
@@ -16,6 +17,9 @@ def print_iteration_summary(console: Console, store: RunStore, iteration: int, m
     table.add_row("queries", f"{int(metrics.get('queries', 0))}")
     table.add_row("images kept / failed", f"{int(metrics.get('images_kept', 0))} / {failed}")
     table.add_row("mean image reward", f"{metrics.get('mean_image_reward', 0):.3f}")
+    licences = licence_counts(kept_image_licences(store, iteration))
+    if licences:  # images with no known licence are counted, never hidden
+        table.add_row("licences of kept images", ", ".join(f"{family} {n}" for family, n in licences.items()))
     if "relevant_query_precision" in metrics:
         table.add_row("relevant-query precision", f"{metrics['relevant_query_precision']:.2f}")
     if "reward_auc" in metrics:

@@ -77,11 +77,21 @@ def rewarded_images(store: RunStore) -> list[RewardedImage]:
     return out
 
 
+def kept_image_licences(store: RunStore, iteration: int | None = None) -> list[str | None]:
+    """The licence of each kept image (of one iteration, or of the run), as its first hit reported it (None:
+    the engine gave none)."""
+    where = "WHERE i.iteration=? " if iteration is not None else ""
+    rows = store.query(
+        "SELECT (SELECT h.license FROM downloads d JOIN hits h ON h.url = d.url WHERE d.sha256 = i.sha256 "
+        "ORDER BY h.id LIMIT 1) FROM images i " + where, (iteration,) if iteration is not None else ())
+    return [r[0] for r in rows]
+
+
 def stored_concepts(store: RunStore) -> list[Concept]:
     """The run's vocabulary as it was stored, in its original order."""
     rows = store.query("SELECT id, name, text, vocabulary, synset FROM concepts ORDER BY rowid")
     return [Concept(id=r[0], name=r[1], text=r[2] or "", vocabulary=r[3] or "", synset=r[4]) for r in rows]
 
 
-__all__ = ["RewardedImage", "concept_best_images", "engine_totals", "failed_download_count", "rewarded_images",
+__all__ = ["RewardedImage", "concept_best_images", "kept_image_licences", "engine_totals", "failed_download_count", "rewarded_images",
                       "stored_concepts", "top_concepts"]

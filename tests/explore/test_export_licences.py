@@ -93,3 +93,22 @@ def test_licence_filter_keeps_only_reusable_images(run: Path, tmp_path: Path) ->
 ])
 def test_licence_names_of_the_engines_map_to_families_and_urls(name: str, family: str | None, url: str | None):
     assert licence_key(name) == family and licence_url(name) == url
+
+
+def test_summary_and_report_count_images_by_licence_unknown_included(run: Path) -> None:
+    from rich.console import Console
+
+    from ie.outputs.licences import licence_counts
+    from ie.outputs.report import write_report
+    from ie.outputs.summary import print_iteration_summary
+    from ie.store.reads import kept_image_licences
+
+    store = RunStore.open(run)
+    assert licence_counts(kept_image_licences(store, 0)) == {"by": 1, "cc0": 1, "by-sa": 1, "arr": 1, "unknown": 1}
+    console = Console(record=True, width=200)
+    print_iteration_summary(console, store, 0, {"queries": 1, "images_kept": 5})
+    text = console.export_text()
+    assert "licences of kept images" in text and "unknown 1" in text
+    store.close()
+    html = write_report(run).read_text()
+    assert "licences of kept images" in html and "<td>unknown</td><td>1</td>" in html
