@@ -92,6 +92,10 @@ class ExploreConfig:
     executor: str = _f("local", "Where search, download and reward scoring run: local (this machine) | ray "
                              "(a Ray cluster; address in [options.executor.ray]).")
     allow_private_hosts: bool = _f(False, "Let the downloader fetch private/loopback addresses.")
+    licenses: list[str] = _f([], "Keep only hits under these licence families (cc0, pdm, by, by-sa, by-nd, by-nc, "
+                                 "by-nc-sa, by-nc-nd; [] = any): passed to engines whose API filters by licence "
+                                 "(Flickr, Openverse) and checked on every hit; a hit with no known licence is "
+                                 "dropped when a filter is set.")
     options: dict[str, dict[str, dict[str, Any]]] = _f({}, "Plugin options: [options.<kind>.<name>] tables.")
 
     def __post_init__(self) -> None:
@@ -199,7 +203,8 @@ class TargetNeededError(IEError):
 
 
 # fields added after runs were first stored -> the value that reproduces a run stored without them
-LEGACY_VALUES: dict[str, Any] = {"feature_size": 0, "pad_short_queries": False, "reward_background": 0}
+LEGACY_VALUES: dict[str, Any] = {"feature_size": 0, "pad_short_queries": False, "reward_background": 0,
+                                 "licenses": []}
 
 # the run-level choices a typo in must stop a run before it starts (plugin names are checked by their registries)
 CHOICES = {"policy": ("gp", "random", "no-gp"), "finetune": ("auto", "gentle", "full")}

@@ -109,7 +109,8 @@ def search_queries(ctx: RunContext, planned: Sequence[sqlite3.Row]) -> dict[str,
         for result in results:
             if result.stop_engine:
                 disabled.setdefault(engine_of[result.query_id], result.error or "stopped")
-            store.finish_query(result.query_id, result.hits, result.error)  # one transaction: never half-recorded
+            hits = licensed(result.hits, cfg.licenses)
+            store.finish_query(result.query_id, hits, result.error)  # one transaction: never half-recorded
             fault_point(f"search:{planned[0]['iteration']}:after-query")
             errors += result.error is not None
             bar.advance(progress)
@@ -118,6 +119,17 @@ def search_queries(ctx: RunContext, planned: Sequence[sqlite3.Row]) -> dict[str,
     for engine, reason in disabled.items():
         ctx.console.print(f"[yellow]engine {engine} skipped for this run:[/] {reason}")
     return {"searched": len(planned), "errors": errors}
+
+
+def licensed(hits: list[Hit], families: Sequence[str]) -> list[Hit]:
+    """The hits under one of the licence ``families`` (all hits when none is given); a hit whose licence is
+    unknown is dropped when a filter is set: the user asked for images they may reuse."""
+    if not families:
+        return hits
+    from ie.outputs.licences import licence_key
+
+    wanted = set(families)
+    return [hit for hit in hits if licence_key(hit.license) in wanted]
 
 
 class SearchStage:

@@ -84,9 +84,12 @@ class Session:
         return answered
 
     def engine_options(self, name: str) -> dict[str, Any]:
-        """Engine ``name``'s options (:meth:`plugin_options`), without secrets: what a remote worker rebuilds
-        the engine from."""
-        return self.plugin_options("engine", name)
+        """Engine ``name``'s options (:meth:`plugin_options`, plus the run's licence families when it filters
+        by licence), without secrets: what a remote worker rebuilds the engine from."""
+        options = self.plugin_options("engine", name)
+        if self.config.licenses:
+            options["licenses"] = list(self.config.licenses)
+        return options
 
     @property
     def executor(self) -> Executor:
@@ -167,6 +170,10 @@ def check_plugin_names(config: ExploreConfig, manager: PluginManager) -> None:
     for kind, name in named:
         manager.registry(kind).get(name)
     check_option_tables(config, manager)
+    if config.licenses:
+        from ie.outputs.licences import parse_licence_filter
+
+        parse_licence_filter(",".join(config.licenses))
 
 
 def resolve_target(spec: str, manager: PluginManager,

@@ -46,6 +46,12 @@ LICENSES: dict[str, str] = {
     "15": "CC BY-NC-SA 4.0", "16": "CC BY-NC-ND 4.0",
 }
 
+# the run's licence families (host option ``licenses``) -> Flickr licence ids
+FAMILY_IDS: dict[str, tuple[str, ...]] = {
+    "cc0": ("9",), "pdm": ("7", "8", "10"), "by": ("4", "11"), "by-sa": ("5", "12"), "by-nd": ("6", "13"),
+    "by-nc": ("2", "14"), "by-nc-sa": ("1", "15"), "by-nc-nd": ("3", "16"), "arr": ("0",),
+}
+
 # Flickr's "stat": "fail" codes (common API errors and flickr.photos.search's own).
 AUTH_CODES = {96, 97, 98, 99, 100}  # invalid signature, missing signature, login failed, insufficient perms, bad key
 UNAVAILABLE_CODES = {10, 105, 106}  # search API down, service unavailable, write failed
@@ -104,6 +110,8 @@ class FlickrEngine(SearchEngine):
         }
         if self.options.get("license") not in (None, ""):
             params["license"] = self.options["license"]
+        elif self.options.get("licenses"):  # the run's --license families, asked of the API itself
+            params["license"] = ",".join(i for f in self.options["licenses"] for i in FAMILY_IDS.get(f, ()))
         return params
 
     def search_page(self, query: str, page: int, per_page: int) -> SearchPage:

@@ -124,6 +124,8 @@ class OpenverseEngine(SearchEngine):
             return SearchPage([], has_more=False)
         params: dict[str, Any] = {"q": query, "page": page, "page_size": page_size}
         params.update({k: self.options[k] for k in PASSTHROUGH if self.options.get(k) not in (None, "")})
+        if "license" not in params and self.options.get("licenses"):  # the run's --license families (same names)
+            params["license"] = ",".join(f for f in self.options["licenses"] if f != "arr")
         url = f"{self.base_url}/v1/images/"
         response = self._get(url, params)
         if response.status_code == 401 and self.authenticated:

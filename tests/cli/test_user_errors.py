@@ -58,6 +58,8 @@ CASES = [
     ("real-engine-simulated-vocab", ["explore", "--run", "r", "--target", "adir", "--engine", "openverse", "--vocab",
                                     "simweb"], 2, "pass --vocab wordnet"),
     ("folder-target-without-engine", ["explore", "--run", "r", "--target", "adir"], 2, "needs --engine"),
+    ("explore-unknown-licence", ["explore", "--run", "r", "--license", "cc0,cc-by"], 2, "unknown licence 'cc-by'"),
+    ("export-unknown-licence", ["export", "oldrun", "--out", "o", "--license", "gpl"], 2, "unknown licence 'gpl'"),
     ("explore-option-shape", ["explore", "--run", "r", "--option", "k=3"], 2, "expected KIND.NAME.KEY=VALUE"),
     ("explore-option-typo", ["explore", "--run", "r", "--option", "reward.knn.kk=3"], 2, "did you mean 'k'"),
     ("config-missing", ["explore", "--config", "nope.toml"], 2, "nope.toml"),

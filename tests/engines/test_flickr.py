@@ -153,3 +153,18 @@ def test_server_error_is_unavailable(engine, flickr):
     flickr.queue(("boom", 500))
     with pytest.raises(EngineUnavailableError, match="HTTP 500"):
         engine.search("red panda", 5)
+
+
+def test_the_runs_licence_families_are_asked_of_the_api(flickr, fake_clock, monkeypatch):
+    """`ie explore --license cc0,by` reaches Flickr as its own licence ids (flickr.photos.licenses.getInfo);
+    an explicit `license` option wins."""
+    monkeypatch.delenv("FLICKR_API_KEY", raising=False)
+    engine = FlickrEngine({"base_url": flickr.url + "/services/rest/", "secrets": {"FLICKR_API_KEY": KEY},
+                           "licenses": ["cc0", "by"]})
+    engine.rate_limiter = TokenBucket(0.8, 1, clock=fake_clock, sleep=fake_clock.sleep)
+    engine.search("red panda", 3)
+    assert flickr.requests[-1].params["license"] == "9,4,11"
+    engine.close()
+    explicit = FlickrEngine({"secrets": {"FLICKR_API_KEY": KEY}, "licenses": ["cc0"], "license": "10"})
+    assert explicit.params("x", 1, 1)["license"] == "10"
+    assert "license" not in FlickrEngine({"secrets": {"FLICKR_API_KEY": KEY}}).params("x", 1, 1)

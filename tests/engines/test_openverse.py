@@ -179,3 +179,9 @@ def test_429_with_a_long_retry_after_is_a_spent_quota(api, fake_clock):
     with pytest.raises(QuotaExceededError) as info:
         make(api, fake_clock).search("red panda", 3)
     assert info.value.retry_after == 43200 and fake_clock.sleeps == []  # nobody sleeps for 12 hours
+
+
+def test_the_runs_licence_families_are_asked_of_the_api(api, fake_clock):
+    engine = make(api, fake_clock, licenses=["cc0", "by-sa", "arr"])
+    engine.search("red panda", 5)
+    assert api.requests[-1].params["license"] == "cc0,by-sa"  # Openverse has no all-rights-reserved images

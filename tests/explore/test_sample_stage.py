@@ -34,3 +34,24 @@ def test_a_paused_engine_gets_no_queries_while_another_can_answer(tmp_path):
     # when every engine sits out, the plan is kept as configured (the search stage records why each fails)
     everyone = _engines_of_planned(tmp_path / "c", {"openverse": "quota spent", "wikimedia": "outage"})
     assert sum(everyone.values()) == 40 and len(everyone) == 2
+
+
+def test_the_search_stage_keeps_only_hits_under_the_runs_licences():
+    from ie.api import Hit
+    from ie.loop.search import licensed
+
+    hits = [Hit(url=f"https://x/{i}.jpg", engine="e", query="q", rank=i, license=name)
+            for i, name in enumerate(["CC BY 2.0", "All Rights Reserved", None, "CC0 1.0", "CC BY-NC 4.0"])]
+    assert licensed(hits, []) == hits  # no filter: everything
+    assert [h.license for h in licensed(hits, ["cc0", "by"])] == ["CC BY 2.0", "CC0 1.0"]  # unknown dropped
+
+
+def test_an_unknown_licence_family_is_refused_before_the_run():
+    import pytest
+
+    from ie.api import IEError
+    from ie.host.manager import get_plugin_manager
+    from ie.loop.session import check_plugin_names
+
+    with pytest.raises(IEError, match="unknown licence 'cc-by'"):
+        check_plugin_names(ExploreConfig(licenses=["cc0", "cc-by"]), get_plugin_manager())

@@ -45,6 +45,8 @@ def explore(
     label_set: Optional[bool] = typer.Option(None, "--label-set/--no-label-set", help="Label-set mode."),
     executor: Optional[str] = typer.Option(None, help="Where search/download/scoring run: local | ray."),
     ray_address: Optional[str] = typer.Option(None, help="Ray cluster address (auto, ray://head:10001)."),
+    license: Optional[str] = typer.Option(None, "--license", help="Keep only images under these licence families, "
+                                          "e.g. cc0,pdm,by,by-sa (asked of engines that filter, checked on hits)."),
     option: list[str] = typer.Option([], "--option", "-o", help="Any plugin option, KIND.NAME.KEY=VALUE "
                                      "(e.g. engine.flickr.license=cc0, reward.knn.k=15); repeatable."),
     fresh: bool = typer.Option(False, "--fresh", help="Delete RUN first and start over."),
@@ -56,7 +58,8 @@ def explore(
                      policy=policy, iterations=iterations, queries_per_iter=queries_per_iter,
                      images_per_query=images_per_query, arch=arch, init=init, image_size=image_size,
                      feature_size=feature_size, seed=seed,
-                     device=device, max_hours=max_hours, max_images=max_images, label_set=label_set, executor=executor)
+                     device=device, max_hours=max_hours, max_images=max_images, label_set=label_set, executor=executor,
+                     licenses=[f.strip().lower() for f in license.split(",") if f.strip()] if license else None)
     cfg = load_config_explained(config, overrides)
     if option:
         cfg = dataclasses.replace(cfg, options=merge_options(cfg.options, option))
