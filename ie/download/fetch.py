@@ -131,7 +131,9 @@ class Fetcher:
             await asyncio.sleep(pause)
         sem = self._hosts.get(host_key)
         if sem is None:
-            sem = self._hosts[host_key] = asyncio.Semaphore(self.o.per_host)
+            hostname = host_key.rsplit(":", 1)[0]
+            limit = min([self.o.per_host, *(n for host, n in self.o.host_limits if host == hostname)])
+            sem = self._hosts[host_key] = asyncio.Semaphore(limit)
         async with sem, self._global:
             token = self._free.pop()
             try:

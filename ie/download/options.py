@@ -9,6 +9,19 @@ from ie.api import RetryPolicy
 from ie.download.validate import ImageOptions
 
 DEFAULT_USER_AGENT = "internet-explorer/0.1 (research image crawler; honours X-Robots-Tag noai)"
+# hosts whose published robot policy allows fewer parallel connections than ``per_host``
+# (https://wikitech.wikimedia.org/wiki/Robot_policy: at most 2 concurrent requests to upload.wikimedia.org)
+DEFAULT_HOST_LIMITS: tuple[tuple[str, int], ...] = (("upload.wikimedia.org", 2),)
+
+
+def default_user_agent() -> str:
+    """The downloader's User-Agent, with the operator's contact (``IE_CONTACT``) where set, as image hosts ask."""
+    import os
+
+    contact = os.environ.get("IE_CONTACT", "").strip()
+    if not contact:
+        return DEFAULT_USER_AGENT
+    return f"internet-explorer/0.1 (research image crawler; contact: {contact}; honours X-Robots-Tag noai)"
 
 
 @dataclass(frozen=True)
@@ -22,6 +35,7 @@ class DownloadOptions:
     # concurrency
     concurrency: int = 64  # HTTP requests in flight, all hosts together
     per_host: int = 16  # ... and per host:port
+    host_limits: tuple[tuple[str, int], ...] = DEFAULT_HOST_LIMITS  # (hostname, at most) where a host asks fewer
     workers: int = 0  # decode workers; 0 = one per CPU core
     # "process": a decoder crash (hostile bytes hitting a C bug) costs one URL, not the run; measured as fast as
     # threads on 2 cores. "thread": no worker start-up (~0.5 s), for small batches and tests.
@@ -60,7 +74,7 @@ class DownloadOptions:
     hash_kind: Literal["phash", "dhash"] = "phash"
     phash_threshold: int = 4  # near-duplicate Hamming radius; -1 disables near-dup
     leak_threshold: int = 8
-    user_agent: str = DEFAULT_USER_AGENT
+    user_agent: str = field(default_factory=default_user_agent)
     headers: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:

@@ -5,9 +5,11 @@ plus ``prop=imageinfo`` for URLs, sizes, MIME type and ``extmetadata`` (LicenseS
 Pages continue with the ``continue`` object the API returns. Wikimedia's User-Agent policy asks for a
 descriptive agent with contact details: set ``IE_CONTACT`` (or option ``contact``) to your e-mail or URL.
 
-Options: ``base_url`` (default https://commons.wikimedia.org/w/api.php), ``thumb_width`` (default 512),
-``filetype`` (default "bitmap"), ``contact``, ``rate_per_second`` / ``burst`` (default 1/s: Wikimedia
-asks clients to make requests in series), ``timeout``.
+Options: ``base_url`` (default https://commons.wikimedia.org/w/api.php), ``thumb_width`` (default 500, one of
+Wikimedia's standard thumbnail steps: the hit's URL is that thumbnail, which its CDN serves from cache, never the
+full-size original, often over the downloader's 20 MB cap; the original stays in ``extra["original_url"]``),
+``filetype`` (default "bitmap"), ``contact`` (required, or ``IE_CONTACT``: Wikimedia's User-Agent policy),
+``rate_per_second`` / ``burst`` (default 1/s: Wikimedia asks clients to make requests in series), ``timeout``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, ClassVar
 
 from ie.api import (
     AuthError,
+    MissingCredentialsError,
     EngineError,
     Hit,
     MalformedResponseError,
@@ -45,7 +48,7 @@ class WikimediaEngine(SearchEngine):
     default_burst: ClassVar[float] = 2.0
 
     OPTIONS = SearchEngine.OPTIONS + _http.HTTP_OPTIONS + (
-        Option("thumb_width", int, 512, "width of the thumbnail URL returned"),
+        Option("thumb_width", int, 500, "width of the thumbnail downloaded (rounded up to a standard step)"),
         Option("filetype", str, "bitmap", "MediaWiki filetype filter"),
         Option("maxlag", int, 5, "MediaWiki maxlag, seconds"),
     )
@@ -64,7 +67,10 @@ class WikimediaEngine(SearchEngine):
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
         self.base_url = str(self.options.get("base_url", API_URL))
-        self.thumb_width = int(self.options.get("thumb_width", 512))
+        if not (self.options.get("contact") or self.options.get("user_agent") or os.environ.get("IE_CONTACT")):
+            raise MissingCredentialsError(self.name, ["IE_CONTACT"], "Wikimedia's User-Agent policy asks every client "
+                                          "for a contact: your e-mail or a URL (or option contact)")
+        self.thumb_width = standard_step(int(self.options.get("thumb_width", 500)))
         self.filetype = str(self.options.get("filetype", "bitmap"))
         self._client = _http.make_client(self.options)
         self._continue: dict[tuple[str, int, int], dict[str, Any]] = {}
@@ -121,12 +127,14 @@ class WikimediaEngine(SearchEngine):
 
         title = str(page.get("title", ""))
         name = title.split(":", 1)[-1].rsplit(".", 1)[0].replace("_", " ") if title else None
+        thumb = info.get("thumburl")
         return Hit(
-            url=str(info["url"]), engine=self.name, query=query, rank=rank, thumbnail_url=info.get("thumburl"),
+            url=str(thumb or info["url"]), engine=self.name, query=query, rank=rank, thumbnail_url=thumb,
             title=field("ObjectName") or name, source_page=info.get("descriptionurl"),
             license=field("LicenseShortName"), attribution=field("Artist") or field("Credit"),
             width=_http.as_int(info.get("width")), height=_http.as_int(info.get("height")),
             extra={k: v for k, v in (("mime", info.get("mime")), ("description", field("ImageDescription")),
+                                      ("original_url", info.get("url")),
                                       ("pageid", page.get("pageid")), ("file", title)) if v},
         )
 
@@ -146,3 +154,12 @@ class WikimediaEngine(SearchEngine):
 @hookimpl
 def ie_register_engines(register: Any) -> None:
     register("wikimedia", WikimediaEngine, help="Wikimedia Commons image search (keyless; set IE_CONTACT for the User-Agent)")
+
+
+# https://www.mediawiki.org/wiki/Common_thumbnail_sizes: the widths Wikimedia's thumbnail CDN keeps cached
+STANDARD_STEPS = (20, 40, 60, 120, 250, 330, 500, 960, 1280, 1920, 3840)
+
+
+def standard_step(width: int) -> int:
+    """The smallest standard thumbnail width >= ``width`` (the largest one beyond it)."""
+    return next((step for step in STANDARD_STEPS if step >= width), STANDARD_STEPS[-1])

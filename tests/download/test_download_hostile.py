@@ -304,3 +304,32 @@ def test_batch_of_everything_never_crashes(server: LoopbackServer, options: Down
     results = download_list(urls, options.replace(executor="process"))  # the default pool, on every case
     assert len(results) == len(set(urls))
     assert all(r.image is None or r.outcome.ok for r in results)
+
+
+def test_a_host_that_asks_for_fewer_connections_gets_no_more(server: LoopbackServer, options: DownloadOptions,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per-host limits follow the host's policy (upload.wikimedia.org allows 2 at once): 12 slow images of one
+    limited host are never fetched more than 2 at a time, while per_host alone would allow 8."""
+    import threading
+
+    from ie.download.options import DEFAULT_HOST_LIMITS, default_user_agent
+
+    assert ("upload.wikimedia.org", 2) in DEFAULT_HOST_LIMITS
+    lock, active, peak = threading.Lock(), [0], [0]
+    body = image_bytes((64, 64))
+
+    def slow(h: BaseHTTPRequestHandler) -> None:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.15)
+        with lock:
+            active[0] -= 1
+        send(h, 200, body)
+
+    urls = [server.add(f"/limited/{i}.jpg", slow) for i in range(12)]
+    limited = options.replace(host_limits=(("127.0.0.1", 2),), total_timeout=10, read_timeout=5)
+    results = list(download_list(urls, limited))
+    assert sum(r.outcome.ok for r in results) == 12 and peak[0] == 2
+    monkeypatch.setenv("IE_CONTACT", "ops@example.org")  # image hosts get the operator's contact too
+    assert "contact: ops@example.org" in default_user_agent()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ie.api import MissingCredentialsError
+
 from ie.api import EngineError, MalformedResponseError, RateLimitedError, TokenBucket
 from ie.testing.engine_contract import EngineContract
 from ie_plugins.engines.wikimedia import WikimediaEngine
@@ -56,7 +58,7 @@ class TestWikimediaContract(EngineContract):
         return commons
 
     def engine_options(self, backend):
-        return {"base_url": backend.url + "/w/api.php"}
+        return {"base_url": backend.url + "/w/api.php", "contact": "ops@example.org"}
 
 
 @pytest.fixture
@@ -81,11 +83,24 @@ def test_user_agent_is_descriptive(engine, commons, monkeypatch):
     assert ua.startswith("internet-explorer/") and "ops@example.org" in ua and "https://" in ua
     monkeypatch.setenv("IE_CONTACT", "me@example.net")
     assert "me@example.net" in WikimediaEngine({})._client.headers["user-agent"]
+    monkeypatch.delenv("IE_CONTACT")
+    with pytest.raises(MissingCredentialsError, match="IE_CONTACT.*User-Agent policy"):
+        WikimediaEngine({})  # refused without a contact, before any request
+
+
+def test_thumbnails_are_asked_at_a_standard_step(engine, commons):
+    from ie_plugins.engines.wikimedia import standard_step
+
+    assert (standard_step(128), standard_step(256), standard_step(500), standard_step(9999)) == (250, 330, 500, 3840)
+    engine.search("red panda", 1)
+    assert commons.requests[0].params["iiurlwidth"] == "500"
 
 
 def test_hit_fields(engine):
     hit = engine.search("red panda", 1)[0]
-    assert hit.url.endswith("/Red_panda_0.jpg") and "512px-" in hit.thumbnail_url
+    # the download is the standard-step thumbnail the CDN caches, never the full-size original (kept in extra)
+    assert hit.url == hit.thumbnail_url and "512px-" in hit.thumbnail_url
+    assert hit.extra["original_url"].endswith("/Red_panda_0.jpg")
     assert hit.license == "CC BY-SA 4.0" and hit.attribution == "Jane & Co"
     assert hit.source_page == "https://commons.wikimedia.org/wiki/File:Red_panda_0.jpg"
     assert (hit.width, hit.height) == (2048, 1536) and hit.extra["description"] == "A red panda in a tree"
