@@ -62,11 +62,14 @@ class LaionEngine(SearchEngine):
         if missing:
             raise EngineUnavailableError(
                 self.name,
-                f"set option(s) {' and '.join(missing)} (--option url=http://host:1234 --option index=laion5B-L-14, "
+                f"set option(s) {' and '.join(missing)} (--option engine.laion.url=http://host:1234 --option "
+                "engine.laion.index=laion5B-L-14 on ie explore, --option url=... on ie search, "
                 "[options.engine.laion] in ie.toml, or IE_LAION_URL / IE_LAION_INDEX): the public LAION kNN service is "
                 "down since 2024, point this engine at a self-hosted clip-retrieval backend",
             )
-        self.url = str(url).rstrip("/")
+        # clip-retrieval's own client takes the service URL with or without the endpoint
+        # ("https://knn.laion.ai/knn-service" in its README): either form works here
+        self.url = str(url).rstrip("/").removesuffix("/knn-service")
         self.index = str(index)
         self._client = _http.make_client(self.options)
 

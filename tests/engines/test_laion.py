@@ -109,3 +109,14 @@ def test_unreachable_backend_is_unavailable():
     engine = LaionEngine({"url": "http://127.0.0.1:9", "index": "x", "timeout": 2})
     with pytest.raises(EngineUnavailableError, match="cannot reach"):
         engine.search("red panda", 3)
+
+
+def test_the_documented_service_url_with_its_endpoint_works_too(knn, monkeypatch):
+    """clip-retrieval's README gives the service as ``https://knn.laion.ai/knn-service``: with or without the
+    endpoint, requests go to ``<host>/knn-service`` once (never ``/knn-service/knn-service``)."""
+    monkeypatch.setenv("IE_LAION_URL", knn.url + "/knn-service/")
+    monkeypatch.setenv("IE_LAION_INDEX", "laion5B-L-14")
+    engine = LaionEngine({})
+    engine.search("red panda", 3)
+    assert knn.requests[-1].path == "/knn-service"
+    engine.close()
