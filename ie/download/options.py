@@ -66,7 +66,8 @@ class DownloadOptions:
     allow_private_hosts: bool = False
     allowed_hosts: frozenset[str] = field(default_factory=frozenset)
     respect_noai: bool = True
-    robots_directives: tuple[str, ...] = ("noai", "noimageai")
+    # as img2dataset's disallowed_header_directives: an image whose X-Robots-Tag says so is not kept
+    robots_directives: tuple[str, ...] = ("noai", "noimageai", "noindex", "noimageindex")
     robots_ua_token: str = "internet-explorer"
     # output
     resize_shorter: int | None = 256  # None or 0 = keep the source size
