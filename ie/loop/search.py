@@ -7,7 +7,6 @@ options and reads secrets where it runs (they never travel in task arguments); t
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ie.api import EngineError, Hit, RateLimiter, SearchEngine, TokenBucket
 from ie.faults import fault_point
 from ie.loop.context import RunContext
+from ie.store import QueryRecord
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def run_search(limiters: Mapping[str, RateLimiter], task: SearchTask) -> SearchR
     return search_one(engine, task)
 
 
-def search_queries(ctx: RunContext, planned: Sequence[sqlite3.Row]) -> dict[str, Any]:
+def search_queries(ctx: RunContext, planned: Sequence[QueryRecord]) -> dict[str, Any]:
     """Search ``planned`` queries on the run's executor; the driver records each result. An engine whose
     error says ``stop`` (quota spent, key refused) is skipped for the rest of the run."""
     session, store, cfg = ctx.session, ctx.store, ctx.config

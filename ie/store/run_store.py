@@ -21,10 +21,11 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ie.api import Concept, DownloadOutcome, Hit, IEError, ImageRecord, Outcome, RetryPolicy, write_atomic
 from ie.api.types import TRANSIENT_OUTCOMES, TRANSIENT_STATUS
+from ie.store.records import CheckpointRecord, ConceptRewardRecord, HitRecord, QueryRecord, StageRecord
 from ie.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 DB_NAME = "ie.sqlite"
@@ -177,8 +178,8 @@ class RunStore:
         rows = self.query("SELECT info FROM stages WHERE iteration=? AND stage=?", (iteration, stage))
         return json.loads(rows[0][0] or "{}") if rows else {}
 
-    def stages(self) -> list[sqlite3.Row]:
-        return self.query("SELECT * FROM stages ORDER BY iteration, updated")
+    def stages(self) -> list[StageRecord]:
+        return [cast(StageRecord, dict(r)) for r in self.query("SELECT * FROM stages ORDER BY iteration, updated")]
 
     # concepts, queries, hits ----------------------------------------------------------------
     def add_concepts(self, concepts: Iterable[Concept]) -> None:
@@ -208,16 +209,17 @@ class RunStore:
             c.execute("UPDATE queries SET status=?, n_hits=?, error=?, finished=? WHERE id=?",
                       ("failed" if error else "done", len(hits), error, time.time(), query_id))
 
-    def queries(self, iteration: int | None = None, status: str | None = None) -> list[sqlite3.Row]:
+    def queries(self, iteration: int | None = None, status: str | None = None) -> list[QueryRecord]:
         sql, params = "SELECT * FROM queries WHERE 1=1", list[Any]()
         if iteration is not None:
             sql, params = sql + " AND iteration=?", params + [iteration]
         if status is not None:
             sql, params = sql + " AND status=?", params + [status]
-        return self.query(sql + " ORDER BY id", params)
+        return [cast(QueryRecord, dict(r)) for r in self.query(sql + " ORDER BY id", params)]
 
-    def hits(self, query_id: int) -> list[sqlite3.Row]:
-        return self.query("SELECT * FROM hits WHERE query_id=? ORDER BY rank", (query_id,))
+    def hits(self, query_id: int) -> list[HitRecord]:
+        return [cast(HitRecord, dict(r)) for r in self.query("SELECT * FROM hits WHERE query_id=? ORDER BY rank",
+                                                              (query_id,))]
 
     def searched(self, engine: str, text: str) -> bool:
         rows = self.query("SELECT status FROM queries WHERE engine=? AND text=?", (engine, text))
@@ -362,11 +364,13 @@ class RunStore:
             c.executemany("INSERT OR IGNORE INTO concept_rewards (query_id, concept_id, iteration, value) VALUES (?,?,?,?)",
                           [(q, cid, iteration, float(v)) for q, cid, v in rewards])
 
-    def concept_rewards(self, iteration: int | None = None) -> list[sqlite3.Row]:
+    def concept_rewards(self, iteration: int | None = None) -> list[ConceptRewardRecord]:
         """Every concept reward (by iteration, then query), or one iteration's in the order they were added."""
         if iteration is None:
-            return self.query("SELECT * FROM concept_rewards ORDER BY iteration, query_id")
-        return self.query("SELECT * FROM concept_rewards WHERE iteration=? ORDER BY rowid", (iteration,))
+            rows = self.query("SELECT * FROM concept_rewards ORDER BY iteration, query_id")
+        else:
+            rows = self.query("SELECT * FROM concept_rewards WHERE iteration=? ORDER BY rowid", (iteration,))
+        return [cast(ConceptRewardRecord, dict(r)) for r in rows]
 
     def add_to_replay(self, iteration: int, shas: Iterable[str]) -> None:
         with self.transaction() as c:
@@ -386,9 +390,9 @@ class RunStore:
         with self.transaction() as c:
             c.executemany("DELETE FROM checkpoints WHERE iteration=? AND kind=?", [(i, kind) for i in iterations])
 
-    def latest_checkpoint(self, kind: str = "model") -> sqlite3.Row | None:
+    def latest_checkpoint(self, kind: str = "model") -> CheckpointRecord | None:
         rows = self.query("SELECT * FROM checkpoints WHERE kind=? ORDER BY iteration DESC LIMIT 1", (kind,))
-        return rows[0] if rows else None
+        return cast(CheckpointRecord, dict(rows[0])) if rows else None
 
     def add_metrics(self, iteration: int, metrics: dict[str, float]) -> None:
         with self.transaction() as c:
