@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 
 @dataclass(frozen=True)
@@ -166,15 +166,25 @@ class TargetData:
         return bool(self.train) and all(item.label is not None for item in self.train)
 
 
+# every kind of RunEvent, with what its ``data`` holds:
+#   run_started: config (the run's config as a dict)            iteration_started: -
+#   stage_finished: stage (name) + what the stage reported       download_finished: urls, kept, transient, outcome_*
+#   iteration_finished: the iteration's metrics                  checkpoint_saved: path, step
+#   run_finished: status ("done" | "stopped") + report (path) or reason
+EventKind = Literal["run_started", "iteration_started", "stage_finished", "download_finished", "iteration_finished",
+                    "checkpoint_saved", "run_finished"]
+EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
+
+
 @dataclass(frozen=True)
 class RunEvent:
-    """Something that happened in a run, sent to every run observer.
+    """Something that happened in a run, sent to every run observer (``kind``: one of :data:`EventKind`)."""
 
-    kinds: run_started, iteration_started, stage_finished, download_finished, iteration_finished,
-    checkpoint_saved, run_finished.
-    """
-
-    kind: str
+    kind: EventKind
     run_dir: Path
     iteration: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVENT_KINDS:
+            raise ValueError(f"unknown run event kind {self.kind!r}; kinds: {', '.join(EVENT_KINDS)}")

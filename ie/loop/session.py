@@ -15,6 +15,7 @@ from ie.api import (
     check_options,
     nearest,
     IEError,
+    EventKind,
     RunEvent,
     RunObserver,
     SearchEngine,
@@ -117,7 +118,7 @@ class Session:
             self.target_spec = self._target.spec
         return self._target.load()
 
-    def emit(self, kind: str, iteration: int | None = None, **data: Any) -> None:
+    def emit(self, kind: EventKind, iteration: int | None = None, **data: Any) -> None:
         event = RunEvent(kind, self.run_dir, iteration, data)
         for observer in self.observers:
             try:

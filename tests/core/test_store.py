@@ -203,3 +203,20 @@ def test_atomic_writes_of_one_path_from_many_threads_never_mix(tmp_path):
         list(pool.map(lambda data: write_atomic(target, data), payloads))
     assert target.read_bytes() in payloads
     assert [p.name for p in tmp_path.iterdir()] == ["shared.bin"]
+
+
+def test_run_events_have_a_closed_set_of_kinds(tmp_path):
+    """Observers get a contract a type checker sees: RunEvent.kind is a Literal, and an unknown kind is refused."""
+    from ie.api import EVENT_KINDS, RunEvent
+
+    assert "stage_finished" in EVENT_KINDS and len(EVENT_KINDS) == 7
+    assert RunEvent("stage_finished", tmp_path, 0, {"stage": "search"}).data["stage"] == "search"
+    with pytest.raises(ValueError, match="unknown run event kind 'stage_done'"):
+        RunEvent("stage_done", tmp_path)  # type: ignore[arg-type]
+
+
+def test_store_rows_are_typed_records(ie_run_store):
+    qid = ie_run_store.add_query(0, "c1", "red panda", "simweb")
+    (query,) = ie_run_store.queries(iteration=0)
+    assert isinstance(query, dict) and query["id"] == qid and query["status"] == "planned"
+    assert ie_run_store.latest_checkpoint() is None
