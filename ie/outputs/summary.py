@@ -11,10 +11,29 @@ from ie.outputs.licences import licence_counts
 from ie.store.reads import failed_download_count, kept_image_licences, top_concepts
 
 
+def query_outcomes(store: RunStore, iteration: int) -> dict[str, int]:
+    """The iteration's queries by outcome: ``hits`` (the engine answered with results), ``empty`` (no result),
+    ``failed: <error kind>`` (auth, quota, throttled, network, ...), ``planned`` (not searched yet)."""
+    counts: dict[str, int] = {}
+    for query in store.queries(iteration=iteration):
+        if query["status"] == "failed":
+            kind = (query["error"] or "error").split(":", 1)[0]
+            name = f"failed ({kind})"
+        elif query["status"] == "done":
+            name = "hits" if query["n_hits"] else "empty"
+        else:
+            name = str(query["status"])
+        counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+
 def print_iteration_summary(console: Console, store: RunStore, iteration: int, metrics: dict[str, float]) -> None:
     failed = failed_download_count(store, iteration)
     table = Table(title=f"iteration {iteration}", show_header=False)
     table.add_row("queries", f"{int(metrics.get('queries', 0))}")
+    outcomes = query_outcomes(store, iteration)
+    if outcomes:  # they add up to the queries of the iteration: nothing is hidden
+        table.add_row("queries by outcome", ", ".join(f"{name} {n}" for name, n in outcomes.items()))
     table.add_row("images kept / failed", f"{int(metrics.get('images_kept', 0))} / {failed}")
     table.add_row("mean image reward", f"{metrics.get('mean_image_reward', 0):.3f}")
     licences = licence_counts(kept_image_licences(store, iteration))

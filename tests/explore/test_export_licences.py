@@ -112,3 +112,20 @@ def test_summary_and_report_count_images_by_licence_unknown_included(run: Path) 
     store.close()
     html = write_report(run).read_text()
     assert "licences of kept images" in html and "<td>unknown</td><td>1</td>" in html
+
+
+def test_summary_counts_queries_by_outcome_and_they_add_up(tmp_path: Path) -> None:
+    from ie.outputs.summary import query_outcomes
+
+    store = RunStore.open(tmp_path / "q")
+    for i, (hits, error) in enumerate([(2, None), (0, None), (0, "QuotaExceededError: flickr: daily limit"),
+                                       (0, "TransientEngineError: flickr: HTTP 502"), (1, None)]):
+        qid = store.add_query(0, f"c{i}", f"query {i}", "flickr")
+        store.finish_query(qid, [Hit(url=f"https://x/{i}/{k}.jpg", engine="flickr", query="q", rank=k)
+                                 for k in range(hits)], error)
+    store.add_query(0, "c9", "query 9", "flickr")
+    counts = query_outcomes(store, 0)
+    assert counts == {"hits": 2, "empty": 1, "failed (QuotaExceededError)": 1, "failed (TransientEngineError)": 1,
+                      "planned": 1}
+    assert sum(counts.values()) == len(store.queries(iteration=0))
+    store.close()
