@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ie.api import EngineError, Hit, RateLimiter, SearchEngine, TokenBucket
+from ie.api import EngineError, Hit, JobFailedError, RateLimiter, SearchEngine, TokenBucket
 from ie.faults import fault_point
 from ie.loop.context import RunContext
 from ie.store import QueryRecord
@@ -103,6 +103,7 @@ def search_queries(ctx: RunContext, planned: Sequence[QueryRecord]) -> dict[str,
         results = executor.map(local, tasks, concurrency)
     engine_of = {t.query_id: t.engine for t in tasks}
     errors = 0
+    last_error: dict[str, str] = {}
     columns = (TextColumn("search"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=ctx.console, disable=not ctx.progress, transient=True) as bar:
         progress = bar.add_task("search", total=len(planned))
@@ -113,11 +114,21 @@ def search_queries(ctx: RunContext, planned: Sequence[QueryRecord]) -> dict[str,
             store.finish_query(result.query_id, hits, result.error)  # one transaction: never half-recorded
             fault_point(f"search:{planned[0]['iteration']}:after-query")
             errors += result.error is not None
+            if result.error is not None:
+                last_error[engine_of[result.query_id]] = result.error
             bar.advance(progress)
             ctx.check_stop()
     store.set_state("disabled_engines", disabled)
     for engine, reason in disabled.items():
-        ctx.console.print(f"[yellow]engine {engine} skipped for this run:[/] {reason}")
+        ctx.console.print(f"[yellow]engine {engine} skipped for this session:[/] {reason}")
+    if planned and errors == len(planned):
+        # not one query answered (every engine stopped, or an outage): stop (exit 1) rather than train "on the web"
+        # with no web image; the queries go back to planned and the stage is not marked, so `ie resume` searches
+        # them again once an engine answers
+        store.replan_queries([row["id"] for row in planned])
+        reasons = "; ".join(f"{name}: {reason}" for name, reason in sorted({**last_error, **disabled}.items()))
+        raise JobFailedError(f"iteration {planned[0]['iteration']}: no engine can answer ({reasons}); `ie resume` "
+                             "goes on once one does (a quota resets, a key is fixed, the service is back)")
     return {"searched": len(planned), "errors": errors}
 
 

@@ -217,6 +217,12 @@ class RunStore:
             sql, params = sql + " AND status=?", params + [status]
         return [cast(QueryRecord, dict(r)) for r in self.query(sql + " ORDER BY id", params)]
 
+    def replan_queries(self, query_ids: Sequence[int]) -> None:
+        """Put failed queries back to ``planned`` (their engine could not answer; a resume searches them again)."""
+        with self.transaction() as c:
+            c.executemany("UPDATE queries SET status='planned', n_hits=NULL, error=NULL, finished=NULL "
+                          "WHERE id=? AND status='failed'", [(q,) for q in query_ids])
+
     def hits(self, query_id: int) -> list[HitRecord]:
         return [cast(HitRecord, dict(r)) for r in self.query("SELECT * FROM hits WHERE query_id=? ORDER BY rank",
                                                               (query_id,))]
