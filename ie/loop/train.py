@@ -23,7 +23,8 @@ class TrainStage:
 
         cfg, store = ctx.config, ctx.store
         candidates = [img.path for img in store.images(iteration=iteration)]
-        replay = [img.path for img in store.replay() if img.path not in set(candidates)]
+        new = set(candidates)  # built once: rebuilt per replay image it made this stage quadratic (paper_scale.py)
+        replay = [img.path for img in store.replay() if img.path not in new]
         past = replay + [x.path for x in ctx.target.train]
         rng = random.Random(f"{cfg.seed}:{iteration}:mix")
         mix = training_mix(candidates, past, cfg.pcr, rng) if candidates else rng.sample(past, min(len(past), 256))
