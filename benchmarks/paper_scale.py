@@ -49,6 +49,8 @@ class StageClock(RunObserver):
 
     name = "paper-scale-clock"
     rows: list[dict[str, Any]] = []
+    out: Path | None = None  # each row is appended here as it is measured (a late failure loses nothing)
+    meta: dict[str, Any] = {}
 
     def __init__(self, options: Any = None):
         super().__init__(options)
@@ -73,6 +75,9 @@ class StageClock(RunObserver):
                 "images_mb": tree_bytes(images) / 2**20 if images.exists() else 0.0,
                 "info": {k: v for k, v in event.data.items() if isinstance(v, (int, float, str)) and k != "stage"},
             })
+            if StageClock.out is not None:
+                with StageClock.out.open("a") as out:
+                    out.write(json.dumps({**StageClock.meta, **StageClock.rows[-1]}) + "\n")
             self.peak = rss_bytes()
         if event.kind in ("stage_finished", "iteration_started", "run_started"):
             self.mark = time.perf_counter()
@@ -127,6 +132,10 @@ def main() -> int:
     manager = PluginManager()
     manager.register(ClockPlugin(), name="paper-scale-clock")
     run = args.run or Path(tempfile.mkdtemp(prefix="ie-paper-scale-"))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    StageClock.out = args.out
+    StageClock.meta = {"executor": args.executor, "queries": args.queries, "images_per_query": args.images_per_query,
+                       "embedder": args.embedder, "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d")}
     began = time.perf_counter()
     Explorer(config, run, manager=manager, console=Console(stderr=True), progress=False).run()
     total = time.perf_counter() - began
@@ -150,12 +159,7 @@ def main() -> int:
         xs, ys = [float(x) for x, _ in series], [y for _, y in series]
         ratio = ys[-1] / ys[0] if ys and ys[0] > 0 else float("nan")
         print(f"  {s:>10}: {slope(xs, ys):+7.2f} s/iteration, last/first {ratio:.2f}, max {max(ys):.1f} s")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("a") as out:
-        for row in rows:
-            out.write(json.dumps({"executor": args.executor, "queries": args.queries,
-                                  "images_per_query": args.images_per_query, "embedder": args.embedder,
-                                  "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"), **row}) + "\n")
+    print(f"\nrows appended to {args.out}; run directory {run}")
     return 0
 
 
