@@ -125,13 +125,17 @@ class SearchEngine(ABC):
                 self.rate_limiter.penalize(err.retry_after if err.retry_after is not None else 2.0**attempt)
         raise AssertionError("unreachable")
 
+    @classmethod
+    def required_secrets(cls) -> tuple[str, ...]:
+        """The secrets the engine cannot work without: ``REQUIRED_SECRETS``, else all of ``SECRETS``."""
+        return cls.SECRETS if cls.REQUIRED_SECRETS is None else cls.REQUIRED_SECRETS
+
     def check_access(self) -> None:
         """One cheap call that proves the engine answers with these credentials, made before a run's long work
         (embedding, the first iteration): a refused key or a spent quota raises its typed error at once. Engines
         that need a key (``REQUIRED_SECRETS``, else ``SECRETS``) ask for one result of a common word; keyless
         ones check nothing (override to do better, e.g. a free endpoint)."""
-        required = self.SECRETS if self.REQUIRED_SECRETS is None else self.REQUIRED_SECRETS
-        if required:
+        if self.required_secrets():
             self.rate_limiter.acquire()
             self.search_page("photo", 1, 1)
 

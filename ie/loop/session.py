@@ -43,10 +43,7 @@ class Session:
     def build(cls, config: ExploreConfig, run_dir: Path, manager: PluginManager | None = None) -> Session:
         session = cls(config, Path(run_dir), manager or get_plugin_manager())
         check_option_tables(config, session.manager)
-        # the target is resolved (not yet loaded) first: every other plugin gets its full spec as `target_spec`
-        session._target = resolve_target(config.target, session.manager,
-                                         lambda name: session.plugin_options("target", name))
-        session.target_spec = session._target.spec
+        session._resolve_target()  # first: every other plugin gets the target's full spec as `target_spec`
         secrets = user_secrets()
         for name in config.engines:
             options = {**session.engine_options(name), "secrets": secrets}
@@ -111,12 +108,15 @@ class Session:
         """An instance of plugin ``plugin`` of ``kind`` with its options (:meth:`plugin_options`) + ``extra``."""
         return self.manager.create(kind, plugin, {**self.plugin_options(kind, plugin), **extra})
 
-    def load_target(self) -> TargetData:
+    def _resolve_target(self) -> TargetDataset:
         if self._target is None:
             self._target = resolve_target(self.config.target, self.manager,
                                           lambda name: self.plugin_options("target", name))
             self.target_spec = self._target.spec
-        return self._target.load()
+        return self._target
+
+    def load_target(self) -> TargetData:
+        return self._resolve_target().load()
 
     def emit(self, kind: EventKind, iteration: int | None = None, **data: Any) -> None:
         event = RunEvent(kind, self.run_dir, iteration, data)

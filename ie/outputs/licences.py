@@ -9,6 +9,7 @@ Creative Commons families; the SPDX list has the identifiers but not the engines
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 # families, from most to least permissive; "arr" (all rights reserved) and unknown licences are never reusable
 FAMILIES = ("cc0", "pdm", "by", "by-sa", "by-nd", "by-nc", "by-nc-sa", "by-nc-nd", "arr")
@@ -67,7 +68,5 @@ def parse_licence_filter(spec: str) -> frozenset[str]:
 
 def licence_counts(names: list[str | None]) -> dict[str, int]:
     """Images per licence family (``unknown`` for a licence no family matches or none given), most first."""
-    from collections import Counter
-
     counts = Counter(licence_key(name) or "unknown" for name in names)
     return dict(counts.most_common())

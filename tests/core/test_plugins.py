@@ -119,11 +119,7 @@ def test_misspelt_hookimpl_is_a_broken_plugin_naming_the_hook():
 def test_misspelt_hookimpl_package_shows_in_ie_plugins_as_an_error_row(tmp_path):
     source = "from ie.api import hookimpl\n\n@hookimpl\ndef ie_register_reward(register):\n    pass\n"
     _fake_dist(tmp_path, "typoed", "typoed_plugin", source)
-    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-m", "ie", "plugins", "--json"], capture_output=True, text=True, env=env,
-                         timeout=120)
-    assert out.returncode == 0, out.stderr
-    rows = {row["name"]: row for row in json.loads(out.stdout)}
+    _, rows = _ie_plugins_json(tmp_path)
     assert rows["typoed"]["status"] == "broken" and "ie_register_rewards" in rows["typoed"]["error"]
 
 
@@ -149,13 +145,18 @@ def _fake_dist(root: Path, name: str, module: str, source: str) -> None:
     (root / f"{module}.py").write_text(source)
 
 
-def test_broken_plugin_package_does_not_take_cli_down(tmp_path):
-    _fake_dist(tmp_path, "kaput", "kaput_plugin", "raise ImportError('kaput on import')\n")
-    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+def _ie_plugins_json(path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, dict]]:
+    """`ie plugins --json` with ``path`` on PYTHONPATH (fake distributions there): its process and rows by name."""
+    env = {"PYTHONPATH": str(path), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
     out = subprocess.run([sys.executable, "-m", "ie", "plugins", "--json"], capture_output=True, text=True, env=env,
                          timeout=120)
     assert out.returncode == 0, out.stderr
-    rows = {row["name"]: row for row in json.loads(out.stdout)}
+    return out, {row["name"]: row for row in json.loads(out.stdout)}
+
+
+def test_broken_plugin_package_does_not_take_cli_down(tmp_path):
+    _fake_dist(tmp_path, "kaput", "kaput_plugin", "raise ImportError('kaput on import')\n")
+    out, rows = _ie_plugins_json(tmp_path)
     assert rows["kaput"]["status"] == "broken" and "kaput on import" in rows["kaput"]["error"]
     assert rows["simweb"]["status"] == "ok"
     assert "kaput" in out.stderr  # warned

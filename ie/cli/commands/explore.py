@@ -86,16 +86,13 @@ def load_config_explained(path: Optional[str], overrides: dict[str, Any]) -> Any
     except TargetNeededError as err:
         registry = get_plugin_manager().registry("engine")
         factories = [registry.get(name).factory for name in err.engines]  # an unknown name: "did you mean"
-        declared = [name for factory in factories for name in required_secrets(factory)]
+        # a factory that is no SearchEngine subclass declares at most SECRETS
+        declared = [name for factory in factories
+                    for name in (factory.required_secrets() if hasattr(factory, "required_secrets")
+                                 else getattr(factory, "SECRETS", ()))]
         missing = [name for name, state in secrets_status(declared).items() if state == "missing"]
         keys = f"; and set {', '.join(missing)} (environment or `ie config`)" if missing else ""
         raise IEError(f"{err}{keys}") from None
-
-
-def required_secrets(factory: Any) -> tuple[str, ...]:
-    """The secrets an engine cannot work without: its ``REQUIRED_SECRETS``, else all of its ``SECRETS``."""
-    required = getattr(factory, "REQUIRED_SECRETS", None)
-    return tuple(getattr(factory, "SECRETS", ())) if required is None else tuple(required)
 
 
 def merge_options(options: dict[str, Any], pairs: list[str]) -> dict[str, Any]:
