@@ -94,21 +94,28 @@ class SearchEngine(ABC):
     def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
         """Fetch one page (``page`` starts at 1). Raise the typed errors of :mod:`ie.api.errors`."""
 
-    def search(self, query: str, limit: int) -> list[Hit]:
-        """Up to ``limit`` hits with unique URLs, ranked from 0, across as many pages as needed."""
+    def search(self, query: str, limit: int, skip: int = 0) -> list[Hit]:
+        """Up to ``limit`` hits with unique URLs after the first ``skip`` results (a concept searched again goes
+        deeper), ranked from ``skip``, across as many pages as needed."""
         if self.max_results is not None:
-            limit = min(limit, self.max_results)
+            limit = min(limit, self.max_results - skip)
+        if limit <= 0:
+            return []
         per_page = max(1, min(self.max_per_page, limit))
+        # start at the page that holds result `skip` when pages align with it, else page through from the first
+        page = skip // per_page + 1 if skip % per_page == 0 else 1
+        position = (page - 1) * per_page
         hits: list[Hit] = []
         seen: set[str] = set()
-        page = 1
         while len(hits) < limit:
             result = self._page_with_backoff(query, page, per_page)
             for hit in result.hits:
                 if hit.url in seen or len(hits) >= limit:
                     continue
                 seen.add(hit.url)
-                hits.append(_with_rank(hit, len(hits)))
+                position += 1
+                if position > skip:
+                    hits.append(_with_rank(hit, skip + len(hits)))
             if not result.has_more or not result.hits:
                 break
             page += 1

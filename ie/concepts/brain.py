@@ -11,7 +11,7 @@ import numpy as np
 from ie.api import Concept
 from ie.concepts.estimator import GPRewardEstimator, Hyper
 from ie.config import CHOICES
-from ie.concepts.sampler import DEFAULT_REST_MASS, DEFAULT_TIERS, concept_probabilities, draw
+from ie.concepts.sampler import DEFAULT_REST_MASS, DEFAULT_TIERS, concept_probabilities, draw, draw_systematic
 
 DEFAULTS: dict[str, Any] = {
     # gp: the paper's GP + tiered softmax; random: uniform over untried concepts (baseline); no-gp: the paper's
@@ -21,13 +21,25 @@ DEFAULTS: dict[str, Any] = {
     "tiers": [list(t) for t in DEFAULT_TIERS],  # [[end_rank, mass], ...]: top 250 -> 0.8, 250-1000 -> 0.1
     "rest_mass": DEFAULT_REST_MASS,  # ranks past the last tier
     "sigma_weight": 1.0,  # untried concepts score mu + sigma_weight * sigma
-    "exclude_tried": True,  # never re-draw a concept already observed (not for no-gp: it knows only those)
+    # False: a tried concept stays in the draw at its observed mean reward, so one that paid off is searched again
+    # (deeper results) until its reward falls; True: never re-draw one (the random policy always excludes them)
+    "exclude_tried": False,
+    # a tried concept scores its observed mean reward minus tried_penalty x sigma_weight x the GP's std there (the
+    # pessimistic side, where untried ones get the optimistic mu + sigma): new concepts still come first while the
+    # GP expects them to be as good, proven ones hold the top when it does not
+    "tried_penalty": 2.0,
+    # systematic: each concept is included with probability proportional to its mass, the count from each tier
+    # within one of its share; successive: numpy's draws one after another (the count per tier varies binomially)
+    "draw": "systematic",
     "label_fraction": 0.5,  # label-set mode: share of each draw taken from the label concepts
     "label_prune": 0.1,  # label-set mode: keep this share of the vocabulary, most similar to the labels
     "num_inducing": 512,
     "hyper_subset": 800,
 }
 POLICIES = CHOICES["policy"]  # one list: the config checks it before a run
+DRAWS = ("systematic", "successive")
+# what a state saved before an option existed meant by it: an old run resumes as it began
+LEGACY_OPTIONS: dict[str, Any] = {"tried_penalty": 0.0, "draw": "successive"}
 STATE_VERSION = 1
 
 
@@ -58,6 +70,7 @@ class ConceptBrain:
       without the GP) has no posterior: every concept keeps the prior (mean and std of the observed rewards),
       only the tried ones are scored by their rewards, and they stay eligible (``exclude_tried`` is ignored:
       it would leave only concepts it knows nothing about, i.e. the random policy).
+    * ``retire(concept_ids)``: never draw these again (their search is spent: it came back short or failed).
     * ``score() -> r``: observed mean reward for tried concepts, ``mu + sigma`` for the others.
     * ``to_state() -> dict`` (JSON-able) and ``ConceptBrain.from_state(state, concepts, embeddings, ...)``:
       observations, fitted hyperparameters, RNG state; a resumed brain samples what this one would have.
@@ -84,6 +97,8 @@ class ConceptBrain:
         self.seed = int(seed)
         self.meta = dict(meta or {})
         self.vocab_fingerprint = fingerprint(concepts)
+        if self.options["draw"] not in DRAWS:
+            raise ValueError(f"unknown concept draw {self.options['draw']!r}; use {', '.join(DRAWS)}")
         if self.options["policy"] not in POLICIES:
             raise ValueError(f"unknown concept policy {self.options['policy']!r}; use {', '.join(POLICIES)}")
         emb = np.asarray(embeddings, dtype=np.float32)
@@ -116,6 +131,7 @@ class ConceptBrain:
         self.label_cursor = 0
         self.obs_sum: dict[str, float] = {}
         self.obs_count: dict[str, int] = {}
+        self.retired: set[str] = set()
         self.estimator = GPRewardEstimator(int(self.options["num_inducing"]), int(self.options["hyper_subset"]))
         self.hyper: Hyper | None = None  # last fitted hyperparameters (warm start of the next fit)
         self.fitted_on = -1  # number of observations the cached scores were computed from
@@ -135,6 +151,10 @@ class ConceptBrain:
         if iteration is not None:
             self.observed_through = max(self.observed_through, int(iteration))
         self._cache = None
+
+    def retire(self, concept_ids: Sequence[str]) -> None:
+        """Leave ``concept_ids`` out of every later draw (e.g. a search that returned all it had)."""
+        self.retired.update(c for c in concept_ids if c in self.index)
 
     def observed(self) -> tuple[np.ndarray, np.ndarray]:
         """(indices into :attr:`concepts`, mean rewards) of every observed concept, in a stable order."""
@@ -167,15 +187,21 @@ class ConceptBrain:
     def score(self) -> np.ndarray:
         """The paper's concept score: observed mean reward if tried, else ``mu + sigma_weight * sigma``."""
         mu, sigma = self._posterior()
-        r = mu + float(self.options["sigma_weight"]) * sigma
+        weight = float(self.options["sigma_weight"])
+        r = mu + weight * sigma
         idx, y = self.observed()
-        r[idx] = y
+        # the penalty reads the GP's std at a tried concept; no-gp has no posterior, only the prior's std
+        penalty = float(self.options["tried_penalty"]) if self.options["policy"] != "no-gp" else 0.0
+        r[idx] = y - weight * penalty * sigma[idx]
         return r
 
     def eligible(self) -> np.ndarray:
         mask = np.ones(len(self.concepts), dtype=bool)
-        if self.options["exclude_tried"] and self.options["policy"] != "no-gp":  # no-gp knows only tried ones
+        policy = self.options["policy"]
+        if (self.options["exclude_tried"] and policy != "no-gp") or policy == "random":  # no-gp knows only tried ones
             mask[self.observed()[0]] = False
+        if self.retired:
+            mask[[self.index[c] for c in self.retired]] = False
         if self.n_labels:
             mask[len(self.concepts) - self.n_labels:] = False  # labels are drawn by their own rule
         return mask
@@ -196,7 +222,8 @@ class ConceptBrain:
     def sample(self, m: int) -> list[Concept]:
         """Draw ``m`` concepts for the next iteration (advances the RNG; deterministic given the state)."""
         n_lab = int(round(m * float(self.options["label_fraction"]))) if self.n_labels else 0
-        picked = [int(i) for i in draw(self.probabilities(), m - n_lab, self.rng)]
+        draw_fn = draw_systematic if self.options["draw"] == "systematic" else draw
+        picked = [int(i) for i in draw_fn(self.probabilities(), m - n_lab, self.rng)]
         base = len(self.concepts) - self.n_labels
         for _ in range(n_lab):
             picked.append(base + int(self.label_order[self.label_cursor % self.n_labels]))
@@ -219,6 +246,7 @@ class ConceptBrain:
             "fitted_on": self.fitted_on,
             "rng": self.rng.bit_generator.state,
             "label_cursor": self.label_cursor,
+            "retired": sorted(self.retired),
         }
 
     @classmethod
@@ -238,7 +266,8 @@ class ConceptBrain:
             raise ValueError(f"concept state belongs to vocabulary {state['vocabulary']}, not {fingerprint(concepts)}")
         extra = {c.id for c in label_concepts}
         label_ids = [cid for cid in state["labels"] if cid not in extra]
-        brain = cls(concepts, embeddings, state["options"], state["seed"], label_ids, label_concepts,
+        options = {**LEGACY_OPTIONS, **state["options"]}
+        brain = cls(concepts, embeddings, options, state["seed"], label_ids, label_concepts,
                     label_embeddings, state.get("meta"))
         if brain.label_ids != list(state["labels"]):
             raise ValueError("concept state was saved with other label concepts")
@@ -249,6 +278,7 @@ class ConceptBrain:
         brain.fitted_on = int(state["fitted_on"])
         brain.rng.bit_generator.state = state["rng"]
         brain.label_cursor = int(state["label_cursor"])
+        brain.retired = set(state.get("retired", []))
         return brain
 
 

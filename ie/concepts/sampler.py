@@ -109,3 +109,39 @@ def draw(p: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
     if m <= 0:
         return np.zeros(0, dtype=np.int64)
     return rng.choice(len(p), size=m, replace=False, p=p / p.sum())
+
+
+def inclusion_probabilities(p: np.ndarray, m: int) -> np.ndarray:
+    """Per-concept inclusion probabilities of a size-``m`` sample proportional to ``p``: ``m * p`` with values over 1
+    capped at 1 and their excess shared by the others pro rata (repeated until none exceeds 1)."""
+    p = np.asarray(p, dtype=np.float64)
+    pi = np.zeros(len(p))
+    free = p > 0
+    m = min(int(m), int(free.sum()))
+    capped = np.zeros(len(p), dtype=bool)
+    while True:
+        rest = m - int(capped.sum())
+        share = p * free * ~capped
+        total = share.sum()
+        pi = np.where(capped, 1.0, rest * share / total if total > 0 else 0.0)
+        over = pi > 1.0 + 1e-12
+        if not over.any():
+            return np.minimum(pi, 1.0)
+        capped |= over
+
+
+def draw_systematic(p: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
+    """``m`` distinct indices, each included with probability :func:`inclusion_probabilities` (systematic sampling
+    over the concepts in order of ``p``, highest first: how many come from each rank tier is within one of its
+    share of ``m``, where independent draws would spread it binomially). Written here: numpy and scipy have no
+    systematic PPS sampler."""
+    pi = inclusion_probabilities(p, m)
+    m = int(round(pi.sum()))
+    if m <= 0:
+        return np.zeros(0, dtype=np.int64)
+    shuffled = rng.permutation(len(pi))  # equal p (a uniform draw) in random order, not vocabulary order
+    order = shuffled[np.argsort(-np.asarray(p)[shuffled], kind="stable")]
+    edges = np.concatenate([[0.0], np.cumsum(pi[order])])
+    points = rng.random() + np.arange(m)
+    picked = order[np.searchsorted(edges, points, side="right") - 1]
+    return np.unique(picked)[:m] if len(np.unique(picked)) != m else picked

@@ -6,6 +6,7 @@ import random
 from typing import Any, ClassVar
 
 from ie.loop.context import RunContext
+from ie.store.reads import next_search_skip
 
 PAPER_VOCABULARY = 146_347
 PAPER_TIERS = ((250, 0.8), (1000, 0.1))
@@ -46,8 +47,11 @@ class SampleStage:
                 descriptor = rng.choice(options) if options else None
             text = f"{descriptor} {concept.name}" if descriptor else concept.name
             engine = rng.choices(cfg.engines, weights=weights)[0]
-            if ctx.store.searched(engine, text):
-                continue  # the same query on the same engine is never searched twice in a run
-            ctx.store.add_query(iteration, concept.id, text, engine, descriptor)
+            # a concept drawn again is searched deeper (the results after those already fetched); one whose
+            # earlier search came back short or failed is spent on that engine
+            skip = next_search_skip(ctx.store, engine, text, cfg.images_per_query, iteration)
+            if skip is None:
+                continue
+            ctx.store.add_query(iteration, concept.id, text, engine, descriptor, skip=skip)
             planned += 1
         return {"planned": planned}

@@ -30,6 +30,7 @@ class SearchTask:
     text: str
     limit: int
     options: Mapping[str, Any] = field(default_factory=dict)
+    skip: int = 0  # results an earlier search of the same text fetched: this one goes deeper
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ class SearchResult:
 def search_one(engine: SearchEngine, task: SearchTask) -> SearchResult:
     """Search ``task`` on ``engine``; a typed engine error becomes the result's ``error``."""
     try:
-        return SearchResult(task.query_id, engine.search(task.text, task.limit))
+        hits = engine.search(task.text, task.limit, skip=task.skip) if task.skip else engine.search(task.text, task.limit)
+        return SearchResult(task.query_id, hits)
     except EngineError as err:
         return SearchResult(task.query_id, [], f"{type(err).__name__}: {err}", err.action == "stop")
 
@@ -83,7 +85,7 @@ def search_queries(ctx: RunContext, planned: Sequence[QueryRecord]) -> dict[str,
     executor = session.executor
     concurrency = int(cfg.plugin_options("search", "options").get("concurrency", 4))
     tasks = [SearchTask(row["id"], row["engine"], row["text"], cfg.images_per_query,
-                        session.engine_options(row["engine"])) for row in planned]
+                        session.engine_options(row["engine"]), row.get("skip") or 0) for row in planned]
 
     def local(task: SearchTask) -> SearchResult:
         if task.engine in disabled:  # checked when the task runs: a stop seen by an earlier query counts

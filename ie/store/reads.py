@@ -95,3 +95,20 @@ def stored_concepts(store: RunStore) -> list[Concept]:
 
 __all__ = ["RewardedImage", "concept_best_images", "kept_image_licences", "engine_totals", "failed_download_count", "rewarded_images",
                       "stored_concepts", "top_concepts"]
+
+
+def searched(store: RunStore, engine: str, text: str) -> bool:
+    """Whether (``engine``, ``text``) was searched at any depth (done or failed)."""
+    rows = store.query("SELECT status FROM queries WHERE engine=? AND text=?", (engine, text))
+    return any(row[0] in ("done", "failed") for row in rows)
+
+
+def next_search_skip(store: RunStore, engine: str, text: str, limit: int, before_iteration: int) -> int | None:
+    """Where a new search of (``engine``, ``text``) with ``limit`` results starts, given the searches of the
+    iterations before ``before_iteration``: 0 if none, past their results if each returned its full ``limit``;
+    None when the search is spent (an earlier one returned fewer results or failed)."""
+    rows = store.query("SELECT status, n_hits FROM queries WHERE engine=? AND text=? AND iteration<?",
+                       (engine, text, before_iteration))
+    if any(row[0] == "failed" or (row[0] == "done" and (row[1] or 0) < limit) for row in rows):
+        return None
+    return len(rows) * limit

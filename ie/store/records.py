@@ -25,6 +25,7 @@ class QueryRecord(TypedDict):
     n_hits: int | None
     error: str | None
     finished: float | None
+    skip: int  # results of the same (engine, text) fetched by earlier searches
 
 
 class HitRecord(TypedDict):

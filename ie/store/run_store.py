@@ -127,6 +127,14 @@ class RunStore:
             return self._conn.execute(sql, params).fetchall()
 
     def _migrate(self) -> None:
+        # SQLite's recipe for rebuilding a table: foreign keys off outside the transaction, checked before commit
+        self._conn.execute("PRAGMA foreign_keys=OFF")
+        try:
+            self._migrate_tables()
+        finally:
+            self._conn.execute("PRAGMA foreign_keys=ON")
+
+    def _migrate_tables(self) -> None:
         with self.transaction() as c:
             c.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             row = c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -138,6 +146,9 @@ class RunStore:
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[target]:
                     c.execute(statement)
+            broken = c.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migrating {self.run_dir / DB_NAME} broke {len(broken)} references; nothing changed")
             c.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     @property
@@ -187,15 +198,18 @@ class RunStore:
         with self.transaction() as c:
             c.executemany("INSERT OR IGNORE INTO concepts (id, name, text, vocabulary, synset) VALUES (?,?,?,?,?)", rows)
 
-    def add_query(self, iteration: int, concept_id: str, text: str, engine: str, descriptor: str | None = None) -> int:
-        """Insert a planned query (idempotent per (engine, text)); returns its id."""
+    def add_query(self, iteration: int, concept_id: str, text: str, engine: str, descriptor: str | None = None,
+                  skip: int = 0) -> int:
+        """Insert a planned query (idempotent per (engine, text, skip)); returns its id. ``skip``: results of the
+        same search already fetched (a concept searched again goes deeper)."""
         with self.transaction() as c:
             c.execute(
-                "INSERT OR IGNORE INTO queries (iteration, concept_id, text, engine, descriptor, status) "
-                "VALUES (?, ?, ?, ?, ?, 'planned')",
-                (iteration, concept_id, text, engine, descriptor),
+                "INSERT OR IGNORE INTO queries (iteration, concept_id, text, engine, descriptor, status, skip) "
+                "VALUES (?, ?, ?, ?, ?, 'planned', ?)",
+                (iteration, concept_id, text, engine, descriptor, skip),
             )
-            return int(c.execute("SELECT id FROM queries WHERE engine=? AND text=?", (engine, text)).fetchone()[0])
+            return int(c.execute("SELECT id FROM queries WHERE engine=? AND text=? AND skip=?",
+                                 (engine, text, skip)).fetchone()[0])
 
     def finish_query(self, query_id: int, hits: Sequence[Hit], error: str | None = None) -> None:
         """Record a query's hits and status in one transaction (so a crash never half-records it)."""
@@ -226,10 +240,6 @@ class RunStore:
     def hits(self, query_id: int) -> list[HitRecord]:
         return [cast(HitRecord, dict(r)) for r in self.query("SELECT * FROM hits WHERE query_id=? ORDER BY rank",
                                                               (query_id,))]
-
-    def searched(self, engine: str, text: str) -> bool:
-        rows = self.query("SELECT status FROM queries WHERE engine=? AND text=?", (engine, text))
-        return bool(rows) and rows[0][0] in ("done", "failed")
 
     # downloads and images -------------------------------------------------------------------
     def iteration_hit_urls(self, iteration: int) -> list[tuple[str, str]]:

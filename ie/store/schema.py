@@ -39,5 +39,17 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
     # the colour thumbnail that confirms perceptual-hash near-duplicates (ie.download.signature)
     3: ["ALTER TABLE images ADD COLUMN signature TEXT"],
+    # a concept that paid off is searched again deeper: `skip` = results already fetched by the same (engine, text);
+    # SQLite cannot change a UNIQUE constraint in place, so the table is rebuilt (foreign keys off: see _migrate)
+    4: [
+        """CREATE TABLE queries_v4 (id INTEGER PRIMARY KEY, iteration INTEGER NOT NULL, concept_id TEXT NOT NULL,
+               text TEXT NOT NULL, engine TEXT NOT NULL, descriptor TEXT, status TEXT NOT NULL,
+               n_hits INTEGER, error TEXT, finished REAL, skip INTEGER NOT NULL DEFAULT 0,
+               UNIQUE (engine, text, skip))""",
+        """INSERT INTO queries_v4 (id, iteration, concept_id, text, engine, descriptor, status, n_hits, error, finished)
+               SELECT id, iteration, concept_id, text, engine, descriptor, status, n_hits, error, finished FROM queries""",
+        "DROP TABLE queries",
+        "ALTER TABLE queries_v4 RENAME TO queries",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)

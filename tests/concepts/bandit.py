@@ -20,19 +20,26 @@ def clustered(n: int, clusters: int, dim: int = 384, spread: float = 1.0, seed: 
     return concepts, x, label
 
 
-def run_bandit(n: int, clusters: int, iterations: int, m: int, seed: int = 0, noise: float = 0.1):
-    """Returns (found share by ours, found share by random, queries) for the hidden cluster 0."""
+def run_bandit(n: int, clusters: int, iterations: int, m: int, seed: int = 0, noise: float = 0.1,
+               options: dict | None = None, with_precision: bool = False):
+    """Returns (found share by ours, found share by random, queries) for the hidden cluster 0, and with
+    ``with_precision`` the share of ours' queries (after the first, uniform draw) that hit the cluster last."""
     concepts, x, label = clustered(n, clusters, seed=seed)
     relevant = label == 0
     rng = np.random.default_rng(seed + 1)
-    brain = ConceptBrain(concepts, x, seed=seed)
+    brain = ConceptBrain(concepts, x, options=options, seed=seed)
     seen = set()
-    for _ in range(iterations):
+    hits_after_first = 0
+    for _ in range(iterations):  # noqa: B007 - _ is the iteration
         picked = brain.sample(m)
         idx = np.array([int(c.id[1:]) for c in picked])
         seen.update(idx.tolist())
+        hits_after_first += int(relevant[idx].sum()) if _ else 0
         brain.observe([c.id for c in picked], (relevant[idx] + noise * rng.standard_normal(len(idx))).tolist())
     queries = iterations * m
     found = relevant[list(seen)].sum() / relevant.sum()
     rand = rng.choice(n, queries, replace=False)
+    if with_precision:
+        return float(found), float(relevant[rand].sum() / relevant.sum()), queries, \
+            hits_after_first / ((iterations - 1) * m)
     return float(found), float(relevant[rand].sum() / relevant.sum()), queries

@@ -15,20 +15,54 @@ from ie.concepts.sampler import temperature
 from .bandit import clustered, run_bandit
 
 
-def test_score_is_observed_reward_when_tried_else_mu_plus_sigma():
+def test_score_is_observed_reward_minus_penalty_when_tried_else_mu_plus_sigma():
     concepts = [Concept(id=f"c{i}", name=f"c{i}") for i in range(3)]
     x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], dtype=np.float32)
     brain = ConceptBrain(concepts, x)
     brain.observe(["c0"], [0.7])
     r = brain.score()
     k = math.exp(-1.0)  # one observation: mu = 0.7 everywhere, default hyper l=1, s2=1, noise=0.1
-    assert r[0] == pytest.approx(0.7)
+    sigma_tried = math.sqrt(1 - 1 / 1.1)
+    assert r[0] == pytest.approx(0.7 - 2.0 * sigma_tried, abs=1e-4)  # tried: observed mean - 2 x sigma there
     assert r[1] == pytest.approx(0.7 + math.sqrt(1 - k * k / 1.1), abs=1e-5)
-    assert r[2] == pytest.approx(0.7 + math.sqrt(1 - 1 / 1.1), abs=1e-4)
+    assert r[2] == pytest.approx(0.7 + sigma_tried, abs=1e-4)
     mu, sigma, prob = brain.scores()
-    assert prob[0] == 0 and prob.sum() == pytest.approx(1.0)  # tried concepts are not re-drawn
-    tau = temperature(r[1:])  # over the eligible ones
+    assert prob[0] > 0 and prob.sum() == pytest.approx(1.0)  # a tried concept may be searched again (deeper)
+    tau = temperature(r)
     assert prob[1] / prob[2] == pytest.approx(math.exp((r[1] - r[2]) / tau))
+    once = ConceptBrain(concepts, x, options={"exclude_tried": True})
+    once.observe(["c0"], [0.7])
+    assert once.score()[0] == pytest.approx(0.7 - 2.0 * sigma_tried, abs=1e-4)
+    _, _, prob = once.scores()
+    assert prob[0] == 0 and prob.sum() == pytest.approx(1.0)  # exclude_tried: never re-drawn
+    tau = temperature(once.score()[1:])  # over the eligible ones
+    assert prob[1] / prob[2] == pytest.approx(math.exp((once.score()[1] - once.score()[2]) / tau))
+
+
+def test_retired_and_random_policy_never_redraw():
+    concepts, x, _ = clustered(400, 4, dim=8)
+    brain = ConceptBrain(concepts, x, seed=1)
+    brain.observe([c.id for c in concepts[:50]], [1.0] * 50, iteration=0)
+    brain.retire([c.id for c in concepts[:10]])
+    _, _, p = brain.scores()
+    assert np.all(p[:10] == 0) and np.all(p[10:50] > 0)
+    state = brain.to_state()
+    assert ConceptBrain.from_state(state, concepts, x).retired == brain.retired
+    rand = ConceptBrain(concepts, x, options={"policy": "random"}, seed=1)
+    rand.observe([c.id for c in concepts[:50]], [1.0] * 50, iteration=0)
+    _, _, p = rand.scores()
+    assert np.all(p[:50] == 0) and p[50:] == pytest.approx(1 / 350)
+
+
+def test_old_state_resumes_with_the_options_it_began_with():
+    concepts, x, _ = clustered(300, 3, dim=8)
+    state = ConceptBrain(concepts, x, options={"exclude_tried": True}).to_state()
+    for key in ("tried_penalty", "draw"):  # a state saved before these options existed
+        del state["options"][key]
+    old = ConceptBrain.from_state(state, concepts, x)
+    assert old.options["tried_penalty"] == 0.0 and old.options["draw"] == "successive"
+    with pytest.raises(ValueError, match="draw"):
+        ConceptBrain(concepts, x, options={"draw": "stratified"})
 
 
 def test_first_draw_is_uniform_and_without_replacement():
@@ -117,14 +151,20 @@ def test_no_gp_policy_scores_only_the_queried_concepts():
 
 
 def test_bandit_small():
-    found, rand, queries = run_bandit(20000, 20, iterations=10, m=128)
-    print(f"bandit 20k concepts / 20 clusters, {queries} queries: ours found {found:.0%}, random {rand:.0%}")
-    assert found >= 0.8 and rand < 0.2
+    """20,000 concepts in 20 clusters, one rewarded. Measured over seeds 0-5: found 0.76-0.81 of the cluster with
+    the default (tried concepts searched again), 0.93-0.98 with ``exclude_tried``; after the first draw 0.90 of
+    the default's queries hit the cluster (0.83-0.86 with ``exclude_tried``); random finds 0.05-0.07."""
+    found, rand, queries, precision = run_bandit(20000, 20, iterations=10, m=128, with_precision=True)
+    assert found >= 0.65 and precision >= 0.85 and rand < 0.2
+    found, rand, queries, once_precision = run_bandit(20000, 20, iterations=10, m=128,
+                                                      options={"exclude_tried": True}, with_precision=True)
+    assert found >= 0.85 and once_precision >= 0.75 and rand < 0.2
+    assert precision > once_precision
 
 
 @pytest.mark.slow
 def test_bandit_paper_scale():
-    """146,347 concepts in 50 clusters; reward 1 (+ noise) in one hidden cluster of ~2,900 concepts."""
-    found, rand, queries = run_bandit(146347, 50, iterations=16, m=256)
-    print(f"bandit 146,347 concepts / 50 clusters, {queries} queries: ours found {found:.0%}, random {rand:.0%}")
-    assert found >= 0.8 and rand < 0.2
+    """146,347 concepts in 50 clusters; reward 1 (+ noise) in one hidden cluster of ~2,900 concepts. Seed 0: found
+    0.78 of it (random 0.03)."""
+    found, rand, queries, precision = run_bandit(146347, 50, iterations=16, m=256, with_precision=True)
+    assert found >= 0.65 and precision >= 0.8 and rand < 0.2

@@ -7,7 +7,16 @@ import math
 import numpy as np
 import pytest
 
-from ie.concepts.sampler import concept_probabilities, draw, rank_order, softmax, temperature, tier_masses
+from ie.concepts.sampler import (
+    concept_probabilities,
+    draw,
+    draw_systematic,
+    inclusion_probabilities,
+    rank_order,
+    softmax,
+    temperature,
+    tier_masses,
+)
 
 
 def test_temperature_is_range_over_smr():
@@ -96,3 +105,28 @@ def test_draw_follows_the_tier_masses():
     rng = np.random.default_rng(0)
     share = np.mean([len(top & set(draw(p, 50, rng).tolist())) / 50 for _ in range(200)])
     assert 0.74 < share < 0.86  # 80% in expectation (a little less: without replacement)
+
+
+def test_inclusion_probabilities_cap_at_one_and_sum_to_the_sample_size():
+    pi = inclusion_probabilities(np.array([0.5, 0.2, 0.1, 0.1, 0.1, 0.0]), 3)
+    assert pi.sum() == pytest.approx(3.0) and pi[0] == pytest.approx(1.0) and pi[5] == 0
+    np.testing.assert_allclose(pi[1:5], 2.0 * np.array([0.4, 0.2, 0.2, 0.2]))  # the rest pro rata
+    assert inclusion_probabilities(np.array([0.5, 0.5, 0.0]), 5).sum() == pytest.approx(2.0)  # only 2 eligible
+
+
+def test_systematic_draw_includes_each_concept_at_its_rate_and_each_tier_at_its_share():
+    r = np.random.default_rng(3).normal(size=3000)
+    tiers = [[48, 0.8], [192, 0.1]]
+    p = concept_probabilities(r, tiers=tiers)
+    top = np.argsort(-r)[:48]
+    rng = np.random.default_rng(0)
+    counts, top_counts = np.zeros(len(p)), []
+    for _ in range(2000):
+        picked = draw_systematic(p, 24, rng)
+        assert len(set(picked.tolist())) == 24
+        counts[picked] += 1
+        top_counts.append(np.isin(picked, top).sum())
+    assert set(top_counts) <= {19, 20}  # 80% of 24 = 19.2, never spread binomially (2000 successive draws: ~12-24)
+    pi = inclusion_probabilities(p, 24)
+    assert np.abs(counts[top] / 2000 - pi[top]).max() < 0.05  # each top concept at its rate (0.4; 2000 draws)
+    assert draw_systematic(np.full(10, 0.1), 3, np.random.default_rng(1)).tolist() != [0, 3, 6]  # not in index order

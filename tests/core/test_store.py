@@ -12,6 +12,7 @@ import pytest
 
 from ie.api import DownloadOutcome, Hit, Outcome
 from ie.store import RunStore
+from ie.store.reads import next_search_skip, searched
 from ie.store.schema import SCHEMA_VERSION
 
 
@@ -38,10 +39,53 @@ def test_queries_are_idempotent_per_engine_and_text(ie_run_store):
     b = ie_run_store.add_query(1, "c", "red panda", "simweb")
     c = ie_run_store.add_query(1, "c", "red panda", "flickr")
     assert a == b != c
-    assert not ie_run_store.searched("simweb", "red panda")
+    assert not searched(ie_run_store, "simweb", "red panda")
     ie_run_store.finish_query(a, [Hit("http://x/1", "simweb", "red panda", 0)])
-    assert ie_run_store.searched("simweb", "red panda")
+    assert searched(ie_run_store, "simweb", "red panda")
     assert [h["url"] for h in ie_run_store.hits(a)] == ["http://x/1"]
+
+
+def test_a_search_repeated_in_a_later_iteration_goes_deeper_until_it_comes_back_short(ie_run_store):
+    store = ie_run_store
+    assert next_search_skip(store, "simweb", "red panda", 16, before_iteration=0) == 0
+    a = store.add_query(0, "c", "red panda", "simweb")
+    store.finish_query(a, [Hit(f"http://x/{i}", "simweb", "red panda", i) for i in range(16)])
+    assert next_search_skip(store, "simweb", "red panda", 16, before_iteration=0) == 0  # the same iteration: not yet
+    assert next_search_skip(store, "simweb", "red panda", 16, before_iteration=1) == 16
+    b = store.add_query(1, "c", "red panda", "simweb", skip=16)
+    assert b != a and store.add_query(1, "c", "red panda", "simweb", skip=16) == b  # idempotent per depth
+    assert [q["skip"] for q in store.queries()] == [0, 16]
+    store.finish_query(b, [Hit(f"http://x/{i}", "simweb", "red panda", i) for i in range(16, 20)])
+    assert next_search_skip(store, "simweb", "red panda", 16, before_iteration=2) is None  # 4 of 16: nothing deeper
+    c = store.add_query(0, "d", "snow leopard", "simweb")
+    store.finish_query(c, [], error="EngineUnavailableError: down")
+    assert next_search_skip(store, "simweb", "snow leopard", 16, before_iteration=1) is None  # failed: spent
+
+
+def test_a_version_3_store_migrates_with_its_queries_and_hits(tmp_path):
+    import sqlite3
+
+    from ie.store.schema import MIGRATIONS
+
+    conn = sqlite3.connect(tmp_path / "ie.sqlite")
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    for version in (1, 2, 3):
+        for statement in MIGRATIONS[version]:
+            conn.execute(statement)
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '3')")
+    conn.execute("INSERT INTO queries (id, iteration, concept_id, text, engine, status, n_hits) "
+                 "VALUES (7, 0, 'c', 'red panda', 'simweb', 'done', 1)")
+    conn.execute("INSERT INTO hits (query_id, url, rank) VALUES (7, 'http://x/1', 0)")
+    conn.commit()
+    conn.close()
+    store = RunStore.open(tmp_path)
+    assert store.schema_version == SCHEMA_VERSION
+    [query] = store.queries()
+    assert query["id"] == 7 and query["text"] == "red panda" and query["skip"] == 0 and query["n_hits"] == 1
+    assert [h["url"] for h in store.hits(7)] == ["http://x/1"]
+    assert store.query("PRAGMA foreign_keys")[0][0] == 1
+    assert store.add_query(1, "c", "red panda", "simweb", skip=16) != 7
+    store.close()
 
 
 def test_images_content_addressed_and_atomic(ie_run_store):

@@ -51,8 +51,13 @@ def test_config_reference_lists_every_field(docs_gen):
 
 def test_store_schema_lists_every_table(docs_gen):
     schema = docs_gen.store_schema()
-    tables = {m for statements in MIGRATIONS.values() for s in statements
-              for m in re.findall(r"CREATE TABLE (\w+)", s)}
+    tables: set[str] = set()
+    for statements in MIGRATIONS.values():  # in order: a rebuilt table is created under a new name, then renamed
+        for s in statements:
+            tables.update(re.findall(r"CREATE TABLE (\w+)", s))
+            for old, new in re.findall(r"ALTER TABLE (\w+) RENAME TO (\w+)", s):
+                tables.discard(old)
+                tables.add(new)
     for table in tables:
         assert f"### {table}" in schema
 

@@ -55,3 +55,25 @@ def test_an_unknown_licence_family_is_refused_before_the_run():
 
     with pytest.raises(IEError, match="unknown licence 'cc-by'"):
         check_plugin_names(ExploreConfig(licenses=["cc0", "cc-by"]), get_plugin_manager())
+
+
+def test_a_concept_drawn_again_is_searched_deeper_and_not_once_its_results_ran_out(tmp_path):
+    from ie.api import Hit
+
+    config = ExploreConfig(target=str(tmp_path), engines=["openverse"], queries_per_iter=2, images_per_query=4)
+    store = RunStore.open(tmp_path / "run")
+    store.add_concepts([Concept(id=f"c{i}", name=f"concept {i}") for i in range(2)])
+    brain = SimpleNamespace(sample=lambda m: [Concept(id=f"c{i}", name=f"concept {i}") for i in range(m)])
+    ctx = SimpleNamespace(config=config, brain=brain, store=store, descriptors=None)
+    try:
+        assert SampleStage().run(ctx, 0) == {"planned": 2}
+        full, short = store.queries(iteration=0)
+        store.finish_query(full["id"], [Hit(f"https://x/{i}", "openverse", "concept 0", i) for i in range(4)])
+        store.finish_query(short["id"], [Hit("https://y/0", "openverse", "concept 1", 0)])
+        assert SampleStage().run(ctx, 1) == {"planned": 1}  # concept 1 had no more results
+        [again] = store.queries(iteration=1)
+        assert again["concept_id"] == "c0" and again["skip"] == 4 and again["text"] == "concept 0"
+        assert SampleStage().run(ctx, 1) == {"planned": 1}  # a crashed sample stage run again plans the same
+        assert len(store.queries(iteration=1)) == 1
+    finally:
+        store.close()
