@@ -2,7 +2,8 @@
 ``ie``'s trainer (EfficientNet-Lite0, 64 px, batch 32, the demo's step) beside a bare torch loop (the same backbone,
 forward + backward + SGD on a fixed batch), on an idle machine and with one core held by another job (a spinning
 process, as a CI neighbour does), for: torch's default (one thread per core, OpenMP threads spin while they wait),
-``OMP_WAIT_POLICY=PASSIVE`` (waiting threads sleep), and one thread. Each setting runs in a fresh process (OpenMP reads
+``OMP_WAIT_POLICY=PASSIVE`` (waiting threads sleep), and one thread. The bare loop runs in both memory formats
+(the trainer uses channels_last on every device). Each setting runs in a fresh process (OpenMP reads
 its environment once). Prints the CPU model with the table.
 
     python benchmarks/cpu_threads.py [--steps 8]
@@ -46,13 +47,17 @@ with tempfile.TemporaryDirectory() as d:
 model = timm.create_model("efficientnet_lite0", num_classes=0)
 opt = torch.optim.SGD(model.parameters(), lr=0.01)
 x = torch.randn(64, 3, 64, 64)  # both views of a batch of 32
-def step():
+def step(x):
     opt.zero_grad(); model(x).pow(2).mean().backward(); opt.step()
-step(); step()
-began = time.perf_counter()
-for _ in range(steps): step()
-bare = steps / (time.perf_counter() - began)
-print(json.dumps({"ours": ours, "bare": bare, "threads": torch.get_num_threads()}))
+rates = {}
+for fmt in (torch.contiguous_format, torch.channels_last):
+    model.to(memory_format=fmt); xx = x.contiguous(memory_format=fmt)
+    step(xx); step(xx)
+    began = time.perf_counter()
+    for _ in range(steps): step(xx)
+    rates[str(fmt)] = steps / (time.perf_counter() - began)
+print(json.dumps({"ours": ours, "bare": rates["torch.contiguous_format"], "bare_cl": rates["torch.channels_last"],
+                  "threads": torch.get_num_threads()}))
 """
 
 
@@ -80,8 +85,8 @@ def main() -> None:
     flags = next((l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")), "")
     isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
     print(f"{cpu_model()} ({isa}), {os.cpu_count()} cores; MoCo-v3 steps/s, EfficientNet-Lite0 64 px, batch 32")
-    print("| load | setting | ours (steps/s) | bare torch loop (steps/s) | ours / bare |")
-    print("|---|---|---|---|---|")
+    print("| load | setting | ours (steps/s) | bare torch loop (steps/s) | bare loop, channels_last | ours / bare |")
+    print("|---|---|---|---|---|---|")
     for load in ("idle", "one core busy"):
         spinner = None
         if load != "idle":
@@ -91,7 +96,7 @@ def main() -> None:
             for name, setting in SETTINGS.items():
                 r = run(setting, args.steps)
                 print(f"| {load} | {name} ({r['threads']} threads) | {r['ours']:.2f} | {r['bare']:.2f} | "
-                      f"{r['ours'] / r['bare']:.2f} |", flush=True)
+                      f"{r['bare_cl']:.2f} | {r['ours'] / r['bare']:.2f} |", flush=True)
         finally:
             if spinner is not None:
                 spinner.kill()

@@ -1,6 +1,6 @@
 """Feature extraction: :class:`ModelFeaturizer` implements :class:`ie.api.Featurizer` for a backbone.
 
-Batched, no grad, AMP + channels_last on CUDA. Features are cached per (image key, featurizer ``id``) in
+Batched, no grad, channels_last (AMP on CUDA). Features are cached per (image key, featurizer ``id``) in
 memory and, with ``cache_dir``, on disk as append-only shards ``<cache_dir>/<id>/part-*.pt``, so an image is
 featurized once per checkpoint. The image key is the file's sha256: taken from the file name when it is
 one (the run store names images ``<sha256>.jpg``), hashed from the bytes otherwise.
@@ -69,8 +69,7 @@ def extract_features(module: Any, paths: Sequence[Path], transform: Any, *, devi
     try:
         with torch.inference_mode(), amp:
             for images, _ in loader:
-                images = images.to(device, non_blocking=True,
-                                   memory_format=torch.channels_last if on_cuda else torch.contiguous_format)
+                images = images.to(device, non_blocking=True, memory_format=torch.channels_last)
                 feats = encode(module, images) if encode else module(images)
                 out.append(F.normalize(feats.float(), dim=1).cpu())
                 if on_batch is not None:
@@ -173,9 +172,8 @@ def featurize_blobs(context: tuple[Any, int], blobs: Sequence[bytes]) -> torch.T
     computes them (same transform, L2-normalised); on the worker's GPU when it has one."""
     import io
 
-
     backbone, image_size = context
     device = choose_device("auto")
-    module = backbone.to(device)
+    module = backbone.to(device, memory_format=torch.channels_last)
     return extract_features(module, [io.BytesIO(b) for b in blobs], eval_transform(image_size), device=device,
                             batch_size=max(1, len(blobs)))
