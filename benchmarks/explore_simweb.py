@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -160,6 +161,8 @@ def main() -> None:
                                                          "simweb, minilm for clipart)")
     parser.add_argument("--out", default="bench-out/explore.jsonl", help="JSON lines, appended")
     parser.add_argument("--summarise-only", action="store_true", help="print the table of --out and stop")
+    parser.add_argument("--keep-runs", default="", help="keep each run in DIR/TARGET-POLICY-SEED (for "
+                                                         "benchmarks/diagnose_signal.py); a kept run starts fresh")
     args = parser.parse_args()
     if args.quick:
         args.iterations, args.queries, args.seeds = 3, 12, "0"
@@ -171,7 +174,9 @@ def main() -> None:
                 config = make_config(args.target, "gp" if policy == "none" else policy, args, seed)
                 began = time.perf_counter()
                 with tempfile.TemporaryDirectory() as tmp:
-                    run = Path(tmp) / policy
+                    run = (Path(args.keep_runs) / f"{args.target}-{policy}-{seed}" if args.keep_runs
+                           else Path(tmp) / policy)
+                    shutil.rmtree(run, ignore_errors=True)
                     metrics = run_no_exploration(config, run) if policy == "none" else run_explorer(config, run)
                 row = {"target": args.target, "policy": policy, "seed": seed, "seconds": time.perf_counter() - began,
                        "arch": args.arch, "init": args.init, "image_size": args.image_size,

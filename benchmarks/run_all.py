@@ -34,6 +34,9 @@ LEFT_OUT: dict[str, str] = {
     "gpu_compare.sh": "needs a CUDA GPU (run `bash benchmarks/gpu_compare.sh` on a GPU machine)",
     "paper_scale.py": "about 13 min an iteration on 2 cores at full size (10 iterations: over 2 hours); run it "
                       "alone: `python benchmarks/paper_scale.py --iterations 3` (`--quick` for a smoke run)",
+    "diagnose_signal.py": "reads finished runs given as arguments (`python benchmarks/explore_simweb.py --target "
+                          "clipart --queries 256 --policies gp --keep-runs DIR`, then `python "
+                          "benchmarks/diagnose_signal.py DIR/clipart-gp-0`)",
     "demo_seeds.py": "measures nothing itself: it summarises the JSON lines of a ten-seed `explore_simweb.py` run "
                      "given as argument (`python benchmarks/demo_seeds.py "
                      "benchmarks/results/demo-seeds-classifier.jsonl`)",
