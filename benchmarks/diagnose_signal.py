@@ -54,6 +54,9 @@ def relevant_concepts(engine: Any, concepts: list[Any]) -> np.ndarray:
     return out
 
 
+_RELEVANT: dict[tuple[Any, ...], np.ndarray] = {}
+
+
 def diagnose(run_dir: Path) -> list[dict[str, float]]:
     from ie.concepts.brain import ConceptBrain
     from ie.concepts.embeddings import embed_vocabulary
@@ -76,7 +79,10 @@ def diagnose(run_dir: Path) -> list[dict[str, float]]:
     embeddings = np.asarray(embed_vocabulary(vocabulary, session.create("embedder", cfg.embedder),
                                              cache_dir() / "embeddings"))
     state = store.get_state("brain")
-    is_relevant = relevant_concepts(engine, concepts)
+    key = (tuple(cfg.engines), cfg.target, cfg.vocab, len(concepts))  # the same ground truth for every seed's run
+    if key not in _RELEVANT:
+        _RELEVANT[key] = relevant_concepts(engine, concepts)
+    is_relevant = _RELEVANT[key]
     top_tier = int(state["options"]["tiers"][0][0])
     metrics = store.metrics()
     rewards = store.concept_rewards()

@@ -37,6 +37,9 @@ LEFT_OUT: dict[str, str] = {
     "diagnose_signal.py": "reads finished runs given as arguments (`python benchmarks/explore_simweb.py --target "
                           "clipart --queries 256 --policies gp --keep-runs DIR`, then `python "
                           "benchmarks/diagnose_signal.py DIR/clipart-gp-0`)",
+    "sampler_surrogate.py": "fits its surrogate to a kept simweb run given as argument (`python "
+                            "benchmarks/explore_simweb.py --target simweb --iterations 5 --policies gp --seeds 1 "
+                            "--keep-runs DIR`, then `python benchmarks/sampler_surrogate.py DIR/simweb-gp-1`)",
     "demo_seeds.py": "measures nothing itself: it summarises the JSON lines of a ten-seed `explore_simweb.py` run "
                      "given as argument (`python benchmarks/demo_seeds.py "
                      "benchmarks/results/demo-seeds-classifier.jsonl`)",
