@@ -172,6 +172,8 @@ def featurize_blobs(context: tuple[Any, int], blobs: Sequence[bytes]) -> torch.T
     computes them (same transform, L2-normalised); on the worker's GPU when it has one."""
     import io
 
+    import torch
+
     backbone, image_size = context
     device = choose_device("auto")
     module = backbone.to(device, memory_format=torch.channels_last)
