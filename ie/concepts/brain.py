@@ -71,7 +71,8 @@ class ConceptBrain:
       only the tried ones are scored by their rewards, and they stay eligible (``exclude_tried`` is ignored:
       it would leave only concepts it knows nothing about, i.e. the random policy).
     * ``retire(concept_ids)``: never draw these again (their search is spent: it came back short or failed).
-    * ``score() -> r``: observed mean reward for tried concepts, ``mu + sigma`` for the others.
+    * ``score() -> r``: observed mean reward (minus ``tried_penalty`` sigmas) for tried concepts, ``mu + sigma`` for
+      the others.
     * ``to_state() -> dict`` (JSON-able) and ``ConceptBrain.from_state(state, concepts, embeddings, ...)``:
       observations, fitted hyperparameters, RNG state; a resumed brain samples what this one would have.
     ``meta`` is stored verbatim in the state (e.g. vocabulary and embedder names for ``ie concepts explain``).
@@ -185,7 +186,8 @@ class ConceptBrain:
         return self._cache
 
     def score(self) -> np.ndarray:
-        """The paper's concept score: observed mean reward if tried, else ``mu + sigma_weight * sigma``."""
+        """The concept score: untried ``mu + sigma_weight * sigma``; tried, the observed mean reward minus
+        ``tried_penalty * sigma_weight * sigma`` (the paper's rule: ``tried_penalty = 0``)."""
         mu, sigma = self._posterior()
         weight = float(self.options["sigma_weight"])
         r = mu + weight * sigma

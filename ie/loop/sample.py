@@ -1,4 +1,4 @@
-"""Stage 1, sample: concepts drawn from the concept brain, planned as queries (unique per engine and text)."""
+"""Stage 1, sample: concepts drawn from the concept brain, planned as queries (a concept drawn again searches deeper)."""
 
 from __future__ import annotations
 

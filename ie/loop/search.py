@@ -44,7 +44,9 @@ class SearchResult:
 def search_one(engine: SearchEngine, task: SearchTask) -> SearchResult:
     """Search ``task`` on ``engine``; a typed engine error becomes the result's ``error``."""
     try:
-        hits = engine.search(task.text, task.limit, skip=task.skip) if task.skip else engine.search(task.text, task.limit)
+        # skip only when deeper: an engine written before ``skip`` existed still answers first searches
+        hits = (engine.search(task.text, task.limit, skip=task.skip) if task.skip
+                else engine.search(task.text, task.limit))
         return SearchResult(task.query_id, hits)
     except EngineError as err:
         return SearchResult(task.query_id, [], f"{type(err).__name__}: {err}", err.action == "stop")

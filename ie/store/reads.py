@@ -93,10 +93,6 @@ def stored_concepts(store: RunStore) -> list[Concept]:
     return [Concept(id=r[0], name=r[1], text=r[2] or "", vocabulary=r[3] or "", synset=r[4]) for r in rows]
 
 
-__all__ = ["RewardedImage", "concept_best_images", "kept_image_licences", "engine_totals", "failed_download_count", "rewarded_images",
-                      "stored_concepts", "top_concepts"]
-
-
 def searched(store: RunStore, engine: str, text: str) -> bool:
     """Whether (``engine``, ``text``) was searched at any depth (done or failed)."""
     rows = store.query("SELECT status FROM queries WHERE engine=? AND text=?", (engine, text))
@@ -112,3 +108,7 @@ def next_search_skip(store: RunStore, engine: str, text: str, limit: int, before
     if any(row[0] == "failed" or (row[0] == "done" and (row[1] or 0) < limit) for row in rows):
         return None
     return len(rows) * limit
+
+
+__all__ = ["RewardedImage", "concept_best_images", "engine_totals", "failed_download_count", "kept_image_licences",
+           "next_search_skip", "rewarded_images", "searched", "stored_concepts", "top_concepts"]
