@@ -162,8 +162,9 @@ class Trainer:
         self.model = method.build_model(backbone, self.feature_dim)
         if not hasattr(self.model, "training_step") or not hasattr(self.model, "backbone"):
             raise IEError(f"SSL method {method.name!r} built a model without backbone/training_step (ie.api.SSLModel)")
-        # channels_last on every device: oneDNN's CPU convolutions are as fast or faster on it (benchmarks/cpu_threads.py,
-        # AMD EPYC AVX2: a bare EfficientNet-Lite0 step +0% at 2 threads to +49% with a core busy; 128 px features +50%)
+        # channels_last on every device: oneDNN's CPU convolutions are as fast or faster on it
+        # (benchmarks/cpu_threads.py, AMD EPYC AVX2: a bare EfficientNet-Lite0 step +0% at 2 threads to +49% with a
+        # core busy; its 128 px features +50%)
         self.model.to(self.device, memory_format=torch.channels_last)
         if self.on_cuda:
             torch.backends.cudnn.benchmark = True
