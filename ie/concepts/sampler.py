@@ -141,7 +141,11 @@ def draw_systematic(p: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarr
         return np.zeros(0, dtype=np.int64)
     shuffled = rng.permutation(len(pi))  # equal p (a uniform draw) in random order, not vocabulary order
     order = shuffled[np.argsort(-np.asarray(p)[shuffled], kind="stable")]
+    order = order[pi[order] > 0]  # zero-width intervals can never be hit, even by rounding at an edge
     edges = np.concatenate([[0.0], np.cumsum(pi[order])])
     points = rng.random() + np.arange(m)
-    picked = order[np.searchsorted(edges, points, side="right") - 1]
-    return np.unique(picked)[:m] if len(np.unique(picked)) != m else picked
+    slots = np.clip(np.searchsorted(edges, points, side="right") - 1, 0, len(order) - 1)
+    picked = order[slots]
+    if len(set(picked.tolist())) < len(picked):  # only if rounding put a point past the last edge
+        picked = np.array(list(dict.fromkeys(picked.tolist())), dtype=picked.dtype)
+    return picked
