@@ -65,6 +65,7 @@ def diagnose(run_dir: Path) -> list[dict[str, float]]:
     from ie.host.manager import get_plugin_manager
     from ie.loop.session import Session
     from ie.store import RunStore
+    from ie.store.reads import search_spent
 
     store = RunStore.open_existing(run_dir)
     cfg = ExploreConfig.from_saved(store.get_state("config"))
@@ -95,8 +96,8 @@ def diagnose(run_dir: Path) -> list[dict[str, float]]:
         seen = [r for r in rewards if r["iteration"] <= k]
         brain.observe([r["concept_id"] for r in seen], [r["value"] for r in seen], iteration=k)
         if not state["options"].get("exclude_tried", True):  # as the run's estimate stage: spent searches retire
-            brain.retire([q["concept_id"] for q in queries.values() if q["iteration"] <= k and (
-                q["status"] == "failed" or (q["status"] == "done" and (q["n_hits"] or 0) < limit))])
+            brain.retire([q["concept_id"] for q in queries.values()
+                          if q["iteration"] <= k and search_spent(q["status"], q["n_hits"], limit)])
         mine = [r for r in rewards if r["iteration"] == k]
         labels = [(engine.relevance(queries[r["query_id"]]["text"]) or 0.0) >= 0.5 for r in mine]
         values = [r["value"] for r in mine]

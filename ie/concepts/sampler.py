@@ -115,7 +115,6 @@ def inclusion_probabilities(p: np.ndarray, m: int) -> np.ndarray:
     """Per-concept inclusion probabilities of a size-``m`` sample proportional to ``p``: ``m * p`` with values over 1
     capped at 1 and their excess shared by the others pro rata (repeated until none exceeds 1)."""
     p = np.asarray(p, dtype=np.float64)
-    pi = np.zeros(len(p))
     free = p > 0
     m = min(int(m), int(free.sum()))
     capped = np.zeros(len(p), dtype=bool)

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from ie.faults import fault_point
 from ie.loop.context import RunContext
+from ie.store.reads import search_spent
 
 
 class EstimateStage:
@@ -21,7 +22,7 @@ class EstimateStage:
             # a search that returned fewer results than asked (or failed) has nothing deeper: never draw it again
             limit = ctx.config.images_per_query
             ctx.brain.retire([q["concept_id"] for q in ctx.store.queries(iteration=iteration)
-                              if q["status"] == "failed" or (q["status"] == "done" and (q["n_hits"] or 0) < limit)])
+                              if search_spent(q["status"], q["n_hits"], limit)])
             fault_point(f"estimate:{iteration}:after-observe")
         rewards = ctx.store.image_rewards(iteration=iteration)
         ranked = sorted(rewards, key=lambda s: (-rewards[s], s))

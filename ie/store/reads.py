@@ -99,16 +99,21 @@ def searched(store: RunStore, engine: str, text: str) -> bool:
     return any(row[0] in ("done", "failed") for row in rows)
 
 
+def search_spent(status: str, n_hits: int | None, limit: int) -> bool:
+    """Whether a search has nothing deeper to give: it failed, or it returned fewer than the ``limit`` it asked."""
+    return status == "failed" or (status == "done" and (n_hits or 0) < limit)
+
+
 def next_search_skip(store: RunStore, engine: str, text: str, limit: int, before_iteration: int) -> int | None:
     """Where a new search of (``engine``, ``text``) with ``limit`` results starts, given the searches of the
     iterations before ``before_iteration``: 0 if none, past their results if each returned its full ``limit``;
     None when the search is spent (an earlier one returned fewer results or failed)."""
     rows = store.query("SELECT status, n_hits FROM queries WHERE engine=? AND text=? AND iteration<?",
                        (engine, text, before_iteration))
-    if any(row[0] == "failed" or (row[0] == "done" and (row[1] or 0) < limit) for row in rows):
+    if any(search_spent(row[0], row[1], limit) for row in rows):
         return None
     return len(rows) * limit
 
 
 __all__ = ["RewardedImage", "concept_best_images", "engine_totals", "failed_download_count", "kept_image_licences",
-           "next_search_skip", "rewarded_images", "searched", "stored_concepts", "top_concepts"]
+           "next_search_skip", "rewarded_images", "search_spent", "searched", "stored_concepts", "top_concepts"]
