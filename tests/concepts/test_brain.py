@@ -164,7 +164,7 @@ def test_bandit_small():
 
 @pytest.mark.slow
 def test_bandit_paper_scale():
-    """146,347 concepts in 50 clusters; reward 1 (+ noise) in one hidden cluster of ~2,900 concepts. Seeds 0-1: found
-    0.74-0.78 of it (random 0.03), 0.91 of the queries after the first draw hit it."""
+    """146,347 concepts in 50 clusters; reward 1 (+ noise) in one hidden cluster of ~2,900 concepts. Seeds 0-5: found
+    0.68-0.78 of it (random 0.03), 0.91 of the queries after the first draw hit it; thresholds below the worst."""
     found, rand, queries, precision = run_bandit(146347, 50, iterations=16, m=256, with_precision=True)
-    assert found >= 0.65 and precision >= 0.8 and rand < 0.2
+    assert found >= 0.6 and precision >= 0.8 and rand < 0.2
