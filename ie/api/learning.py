@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
+from ie.api.options import Option
+
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import torch
@@ -37,9 +39,17 @@ class SSLModel(Protocol):
 
 
 class SSLMethod(ABC):
-    """Base class of SSL-method plugins (MoCo-v3, SimSiam, ...). ``options`` is ``[options.ssl.<name>]``."""
+    """Base class of SSL-method plugins (MoCo-v3, SimSiam, ...). ``options`` is ``[options.ssl.<name>]``.
+
+    :attr:`OPTIONS` are the keys the trainer itself may put into ``options`` (``finetune = "gentle"`` sets them,
+    unless the user's table does): a typed plugin declares them with ``OPTIONS = SSLMethod.OPTIONS + (...)`` and
+    honours them where it can (a method that ignores them trains every layer the same way)."""
 
     name: ClassVar[str] = ""
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("backbone_lr_scale", float, 1.0, "backbone learning rate x this (gentle fine-tuning: 0.1)"),
+        Option("freeze_bn_stats", bool, False, "keep the start model's batch-norm statistics"),
+    )
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         self.options = dict(options or {})

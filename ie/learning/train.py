@@ -57,6 +57,8 @@ class TrainResult:
 # steps; figures in benchmarks/RESULTS.md): at CPU budgets neither recipe improves the start beyond noise, and the
 # paper's (LARS lr 0.1 on every layer, BN statistics re-estimated from small batches of augmented crops) once cost
 # 0.065 kNN in 60 steps; a 10x smaller backbone learning rate with the BN statistics kept never lost more than noise.
+# The trainer's only additions to an SSL method's options; every key is one of ``SSLMethod.OPTIONS`` (declared there,
+# with type, default and help), which tests/learning/test_ssl.py checks for each registered SSL plugin.
 GENTLE_FINETUNE: dict[str, Any] = {"backbone_lr_scale": 0.1, "freeze_bn_stats": True}
 FINETUNE_MODES = ("auto", "gentle", "full")
 

@@ -10,8 +10,8 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ie.api import SSLMethod, hookimpl
-from ie.api import Option, options_from_defaults
+from ie.api import hookimpl
+from ie_plugins.ssl._common import SSLPlugin, plugin_options, ssl_module
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -60,12 +60,11 @@ def _build_model(backbone: torch.nn.Module, feature_dim: int, opts: Mapping[str,
     from lightly.models.utils import deactivate_requires_grad, update_momentum
     from lightly.utils.scheduler import cosine_schedule
 
-    class MoCoV3Model(torch.nn.Module):
+    class MoCoV3Model(ssl_module()):  # type: ignore[misc]  # a base made on first use
         """backbone + projector (+ predictor) and their momentum copies; satisfies ie.api.SSLModel."""
 
         def __init__(self) -> None:
-            super().__init__()
-            self.backbone = backbone
+            super().__init__(backbone, opts)
             self.projection_head = MoCoProjectionHead(
                 feature_dim, int(opts["proj_hidden_dim"]), int(opts["out_dim"]), num_layers=3, batch_norm=True
             )
@@ -85,16 +84,6 @@ def _build_model(backbone: torch.nn.Module, feature_dim: int, opts: Mapping[str,
                 return self.momentum
             return cosine_schedule(step, max(total_steps, 1), self.momentum, 1.0)
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.backbone(x)
-
-        def train(self, mode: bool = True) -> torch.nn.Module:
-            from ie_plugins.ssl._common import apply_train_mode
-
-            super().train(mode)
-            apply_train_mode(self, opts, mode)
-            return self
-
         def training_step(self, view_a: torch.Tensor, view_b: torch.Tensor, step: int, total_steps: int) -> torch.Tensor:
             q_a = self.prediction_head(self.projection_head(self.backbone(view_a)))
             q_b = self.prediction_head(self.projection_head(self.backbone(view_b)))
@@ -109,39 +98,23 @@ def _build_model(backbone: torch.nn.Module, feature_dim: int, opts: Mapping[str,
     return MoCoV3Model()
 
 
-class MoCoV3(SSLMethod):
+class MoCoV3(SSLPlugin):
     """MoCo-v3; options (``[options.ssl.mocov3]``) override :data:`DEFAULTS`."""
 
-    OPTIONS = options_from_defaults(DEFAULTS) + (
-        Option("backbone_lr_scale", float, 1.0, "backbone learning rate x this (gentle fine-tuning: 0.1)"),
-        Option("freeze_bn_stats", bool, False, "keep the start model's batch-norm statistics"),
-        Option("final_lr_fraction", float, 0.0, "cosine schedule ends at base_lr x this"),
-    )
+    DEFAULTS = DEFAULTS
+    OPTIONS = plugin_options(DEFAULTS)
 
     name = "mocov3"
-
-    @property
-    def opts(self) -> dict[str, Any]:
-        return {**DEFAULTS, **self.options}
 
     def build_model(self, backbone: torch.nn.Module, feature_dim: int) -> torch.nn.Module:
         return _build_model(backbone, feature_dim, self.opts)
 
-    def two_view_transform(self, image_size: int) -> Callable[[Image.Image], tuple[torch.Tensor, torch.Tensor]]:
+    def views(self, image_size: int, min_scale: float) -> tuple[Callable[[Image.Image], torch.Tensor],
+                                                                Callable[[Image.Image], torch.Tensor]]:
         from lightly.transforms.byol_transform import BYOLView1Transform, BYOLView2Transform
 
-        from ie_plugins.ssl._common import TwoViews
-
-        scale = float(self.opts["min_scale"])
-        return TwoViews(BYOLView1Transform(input_size=image_size, min_scale=scale),
-                        BYOLView2Transform(input_size=image_size, min_scale=scale))
-
-    def configure_optimizer(
-        self, model: torch.nn.Module, batch_size: int, total_steps: int
-    ) -> tuple[torch.optim.Optimizer, Any]:
-        from ie_plugins.ssl._common import build_optimizer
-
-        return build_optimizer(model, self.options, DEFAULTS, batch_size, total_steps)
+        return (BYOLView1Transform(input_size=image_size, min_scale=min_scale),
+                BYOLView2Transform(input_size=image_size, min_scale=min_scale))
 
 
 @hookimpl

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ie.api import SSLMethod, hookimpl
-from ie.api import Option, options_from_defaults
+from ie.api import hookimpl
+from ie_plugins.ssl._common import SSLPlugin, plugin_options, ssl_module
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -31,30 +31,18 @@ DEFAULTS: dict[str, Any] = {
 
 
 def _build_model(backbone: torch.nn.Module, feature_dim: int, opts: Mapping[str, Any]) -> torch.nn.Module:
-    import torch
     from lightly.loss import NegativeCosineSimilarity
     from lightly.models.modules.heads import SimSiamPredictionHead, SimSiamProjectionHead
 
-    class SimSiamModel(torch.nn.Module):
+    class SimSiamModel(ssl_module()):  # type: ignore[misc]  # a base made on first use
         """backbone + projector + predictor; satisfies ie.api.SSLModel."""
 
         def __init__(self) -> None:
-            super().__init__()
-            self.backbone = backbone
+            super().__init__(backbone, opts)
             self.projection_head = SimSiamProjectionHead(feature_dim, int(opts["proj_hidden_dim"]), int(opts["out_dim"]))
             self.prediction_head = SimSiamPredictionHead(int(opts["out_dim"]), int(opts["pred_hidden_dim"]),
                                                          int(opts["out_dim"]))
             self.criterion = NegativeCosineSimilarity()
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.backbone(x)
-
-        def train(self, mode: bool = True) -> torch.nn.Module:
-            from ie_plugins.ssl._common import apply_train_mode
-
-            super().train(mode)
-            apply_train_mode(self, opts, mode)
-            return self
 
         def training_step(self, view_a: torch.Tensor, view_b: torch.Tensor, step: int, total_steps: int) -> torch.Tensor:
             z_a = self.projection_head(self.backbone(view_a))
@@ -65,38 +53,23 @@ def _build_model(backbone: torch.nn.Module, feature_dim: int, opts: Mapping[str,
     return SimSiamModel()
 
 
-class SimSiam(SSLMethod):
+class SimSiam(SSLPlugin):
     """SimSiam; options (``[options.ssl.simsiam]``) override :data:`DEFAULTS`."""
 
-    OPTIONS = options_from_defaults(DEFAULTS) + (
-        Option("backbone_lr_scale", float, 1.0, "backbone learning rate x this (gentle fine-tuning: 0.1)"),
-        Option("freeze_bn_stats", bool, False, "keep the start model's batch-norm statistics"),
-        Option("final_lr_fraction", float, 0.0, "cosine schedule ends at base_lr x this"),
-    )
+    DEFAULTS = DEFAULTS
+    OPTIONS = plugin_options(DEFAULTS)
 
     name = "simsiam"
-
-    @property
-    def opts(self) -> dict[str, Any]:
-        return {**DEFAULTS, **self.options}
 
     def build_model(self, backbone: torch.nn.Module, feature_dim: int) -> torch.nn.Module:
         return _build_model(backbone, feature_dim, self.opts)
 
-    def two_view_transform(self, image_size: int) -> Callable[[Image.Image], tuple[torch.Tensor, torch.Tensor]]:
+    def views(self, image_size: int, min_scale: float) -> tuple[Callable[[Image.Image], torch.Tensor],
+                                                                Callable[[Image.Image], torch.Tensor]]:
         from lightly.transforms.simsiam_transform import SimSiamViewTransform
 
-        from ie_plugins.ssl._common import TwoViews
-
-        view = SimSiamViewTransform(input_size=image_size, min_scale=float(self.opts["min_scale"]))
-        return TwoViews(view, view)
-
-    def configure_optimizer(
-        self, model: torch.nn.Module, batch_size: int, total_steps: int
-    ) -> tuple[torch.optim.Optimizer, Any]:
-        from ie_plugins.ssl._common import build_optimizer
-
-        return build_optimizer(model, self.options, DEFAULTS, batch_size, total_steps)
+        view = SimSiamViewTransform(input_size=image_size, min_scale=min_scale)
+        return view, view
 
 
 @hookimpl

@@ -161,3 +161,27 @@ def test_gentle_finetune_options_keep_bn_statistics_and_scale_the_backbone_lr(na
     start = {k: v.clone() for k, v in plain.backbone.state_dict().items() if "running_mean" in k}
     plain.training_step(x, x.flip(3), 0, 10)
     assert any(not torch.equal(v, plain.backbone.state_dict()[k]) for k, v in start.items())
+
+
+@pytest.mark.parametrize("finetune", ["full", "gentle"])
+def test_the_trainer_puts_only_declared_options_into_ssl_plugins(tmp_path: Path, finetune: str) -> None:
+    """Every key of an SSL method's options once the trainer has it (the trainer adds GENTLE_FINETUNE's) is one
+    the method's registration declares, for every typed SSL plugin: a new undeclared key fails here."""
+    from ie.api import check_options
+    from ie.host.manager import get_plugin_manager
+    from ie.learning.train import GENTLE_FINETUNE
+
+    base = {o.name for o in SSLMethod.OPTIONS}
+    assert set(GENTLE_FINETUNE) <= base
+    registrations = [r for r in get_plugin_manager().registry("ssl") if r.options is not None]
+    assert {"mocov3", "simsiam"} <= {r.name for r in registrations}
+    for registration in registrations:
+        declared = {o.name for o in registration.options}
+        assert base <= declared, registration.name  # typed SSL plugins extend SSLMethod.OPTIONS
+        given = dict(METHODS[registration.name][1]) if registration.name in METHODS else {}
+        method = get_plugin_manager().create("ssl", registration.name, given)
+        _trainer(method, tmp_path / registration.name / finetune, finetune=finetune)
+        added = set(method.options) - set(given)
+        assert added == (set(GENTLE_FINETUNE) if finetune == "gentle" else set()), (registration.name, added)
+        assert set(method.options) <= declared, (registration.name, set(method.options) - declared)
+        check_options("ssl", registration.name, registration.options, method.options)
