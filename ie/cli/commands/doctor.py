@@ -1,7 +1,8 @@
 """``ie doctor``: check the environment and say what is missing and how to fix it.
 
-Offline by default: no check touches the network unless ``--online`` is passed. Secret values are never
-printed, only whether each variable is set.
+Offline by default: no check touches the network unless ``--online`` is passed; then each engine host gets one
+GET and each engine whose key is set is built as a run builds it and asked its one ``check_access()`` call (a
+refused key is a failure). Secret values are never printed, only whether each variable is set.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import importlib.util
 import json
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -174,21 +176,102 @@ def check_reachability(timeout: float = 5.0) -> list[Check]:
     return checks
 
 
-def run_checks(run_dir: Path, online: bool) -> list[Check]:
+def project_engine_options(config: Optional[Path] = None) -> dict[str, dict[str, Any]]:
+    """The ``[options.engine.<name>]`` tables of the project config a run reads (``--config``, default ./ie.toml
+    when it exists), as they are: doctor checks keys, not the rest of the run's settings."""
+    from ie.config import read_toml
+
+    file = config or Path("ie.toml")
+    if config is None and not file.exists():
+        return {}
+    data = read_toml(file)
+    data = data.get("explore", data)
+    tables = data.get("options")
+    tables = tables.get("engine") if isinstance(tables, dict) else None
+    if not isinstance(tables, dict):
+        return {}
+    return {name: dict(table) for name, table in tables.items() if isinstance(table, dict)}
+
+
+NO_ANSWER_FIX = "check the network, a proxy (HTTPS_PROXY) or the service's status page; a run retries its queries"
+
+
+def _redact(text: str, values: list[str]) -> str:
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
+
+
+def _error_detail(err: Exception) -> str:
+    """An engine error's message without the engine-name prefix its class adds."""
+    return str(err).removeprefix(f"{getattr(err, 'engine', '')}: ")
+
+
+def check_keys(options: Optional[Mapping[str, Mapping[str, Any]]] = None) -> list[Check]:
+    """``--online``: each engine whose required secrets are all set is built as a run builds it (its options,
+    the user's [secrets]) and asked its one :meth:`~ie.api.SearchEngine.check_access` call. An engine that needs
+    no key, or misses one (reported offline, by variable), makes no call. No row holds a secret's value."""
+    from ie.api import AuthError, EngineError, IEError, QuotaExceededError, cache_dir
+    from ie.config import secrets_status, user_secrets
+    from ie.host.manager import get_plugin_manager
+
+    manager = get_plugin_manager()
+    secrets = user_secrets()
+    names = [*manager.declared_secrets(), *secrets]
+    values = [v for v in {*secrets.values(), *(os.environ.get(n, "") for n in names)} if v]
+    checks: list[Check] = []
+    for name, cls in sorted(engine_classes().items()):
+        required = tuple(getattr(cls, "required_secrets", lambda: ())())
+        if not required or "missing" in secrets_status(list(required)).values():
+            continue
+        row = f"engine {name} key"
+        keys = " and ".join(required)
+        status, detail, fix = OK, "accepted", ""
+        engine = None
+        try:
+            table = dict((options or {}).get(name, {}))
+            engine = manager.create("engine", name, {"cache_dir": str(cache_dir()), **table, "secrets": secrets})
+            engine.check_access()
+        except AuthError as err:
+            status, detail, fix = FAIL, f"refused: {_error_detail(err)}", f"check {keys}: the service refused it"
+        except QuotaExceededError as err:
+            status, detail, fix = WARN, f"quota spent: {_error_detail(err)}", "wait for the quota to reset"
+        except EngineError as err:
+            status, detail, fix = WARN, f"no answer: {type(err).__name__}: {_error_detail(err)}", NO_ANSWER_FIX
+        except IEError as err:  # a bad [options.engine.<name>] table: the run would stop on it too
+            status, detail, fix = FAIL, f"cannot build it: {err}", f"fix [options.engine.{name}] in the project config"
+        except Exception as err:  # noqa: BLE001 - a plugin's own check failing is itself a finding
+            status, detail = FAIL, f"its access check failed: {type(err).__name__}: {err}"
+        finally:
+            if engine is not None:
+                try:
+                    engine.close()
+                except Exception:  # noqa: BLE001 - closing is best effort here
+                    pass
+        checks.append(Check(row, status, _redact(detail, values), _redact(fix, values)))
+    return checks
+
+
+def run_checks(run_dir: Path, online: bool, config: Optional[Path] = None) -> list[Check]:
     checks = [check_python(), *check_torch(), check_disk(run_dir), *check_plugins(), *check_credentials(),
               *check_weights(), *check_scaling()]
     if online:
         checks += check_reachability()
+        checks += check_keys(project_engine_options(config))
     return checks
 
 
 def doctor(
     run: Path = typer.Option(Path("runs"), "--run", help="Where runs are written (its disk is checked)."),
-    online: bool = typer.Option(False, "--online", help="Also check that engine hosts answer (network)."),
+    online: bool = typer.Option(False, "--online", help="Also check that engine hosts answer and that each set key "
+                                "is accepted (one call per keyed engine; network)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Project TOML file whose [options.engine.<name>] "
+                                          "tables --online builds the engines with (default ./ie.toml)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Check python, torch/CUDA, disk, plugins, engine keys (set/missing only) and weights; exit 1 on a failure."""
-    checks = run_checks(run, online)
+    """Check python, torch/CUDA, disk, plugins, engine keys (set/missing; --online: accepted) and weights; exit 1 on
+    a failure."""
+    checks = run_checks(run, online, config)
     failed = any(c.status == FAIL for c in checks)
     if as_json:
         typer.echo(json.dumps([asdict(c) for c in checks], indent=2))
@@ -197,7 +280,7 @@ def doctor(
         from rich.markup import escape
         from rich.table import Table
 
-        table = Table(title="ie doctor" + ("" if online else " (offline; --online also checks the engines' hosts)"))
+        table = Table(title="ie doctor" + ("" if online else " (offline; --online also checks the engines' hosts and keys)"))
         for column in ("check", "status", "detail", "what to do"):
             table.add_column(column, overflow="fold")
         colours = {OK: "green", WARN: "yellow", FAIL: "bold red"}
