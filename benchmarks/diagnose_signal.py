@@ -97,7 +97,7 @@ def diagnose(run_dir: Path) -> list[dict[str, float]]:
         brain.observe([r["concept_id"] for r in seen], [r["value"] for r in seen], iteration=k)
         if not state["options"].get("exclude_tried", True):  # as the run's estimate stage: spent searches retire
             brain.retire([q["concept_id"] for q in queries.values()
-                          if q["iteration"] <= k and search_spent(q["status"], q["n_hits"], limit)])
+                          if q["iteration"] <= k and search_spent(q["status"], q["n_hits"], limit, q["error"])])
         mine = [r for r in rewards if r["iteration"] == k]
         labels = [(engine.relevance(queries[r["query_id"]]["text"]) or 0.0) >= 0.5 for r in mine]
         values = [r["value"] for r in mine]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import date
 from typing import Any, ClassVar
 
-from ie.api.errors import MissingCredentialsError, RateLimitedError
+from ie.api.errors import MissingCredentialsError, QuotaExceededError, RateLimitedError
 from ie.api.health import OK, WARN, HealthCheck, Quota, secrets_detail
 from ie.api.options import Option
 from ie.api.ratelimit import RateLimiter, TokenBucket
@@ -49,6 +51,11 @@ class SearchEngine(ABC):
     default_rate_per_second: ClassVar[float] = 1.0
     default_burst: ClassVar[float] = 1.0
     max_backoff_retries: ClassVar[int] = 3
+    # a spent quota with no stated reset pauses the engine this long (seconds); engines set their quota's window
+    quota_period: ClassVar[float] = 3600.0
+    # the longest a query waits for a throttled service (seconds): beyond it the query fails, passing (`max_retry_after`
+    # option where the engine declares it)
+    max_throttle_wait: ClassVar[float] = 300.0
     # True for engines whose hits live on this machine (simweb, local over HTTP): the downloader's
     # SSRF guard then allows loopback/private addresses for this engine's URLs.
     serves_private_urls: ClassVar[bool] = False
@@ -89,6 +96,9 @@ class SearchEngine(ABC):
             float(self.options.get("rate_per_second", self.default_rate_per_second)),
             float(self.options.get("burst", self.default_burst)),
         )
+        self._throttled = 0  # 429s in a row, across queries: the wait doubles with each (a throttled host is not
+        self._spent_until = 0.0  # asked 4 times a query); monotonic time before which a spent quota is not asked
+        self._limits_lock = threading.Lock()
 
     @abstractmethod
     def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
@@ -123,14 +133,47 @@ class SearchEngine(ABC):
 
     def _page_with_backoff(self, query: str, page: int, per_page: int) -> SearchPage:
         for attempt in range(self.max_backoff_retries + 1):
+            self._raise_if_spent()
             self.rate_limiter.acquire()
             try:
-                return self.search_page(query, page, per_page)
+                result = self.search_page(query, page, per_page)
             except RateLimitedError as err:
-                if attempt == self.max_backoff_retries:
+                with self._limits_lock:
+                    self._throttled += 1
+                    wait = err.retry_after if err.retry_after is not None else 2.0 ** min(self._throttled, 16)
+                if attempt == self.max_backoff_retries or wait > self._max_wait():
+                    self.rate_limiter.penalize(min(wait, self._max_wait()))  # the next query waits too
                     raise
-                self.rate_limiter.penalize(err.retry_after if err.retry_after is not None else 2.0**attempt)
+                self.rate_limiter.penalize(wait)
+                continue
+            with self._limits_lock:
+                self._throttled = 0
+            return result
         raise AssertionError("unreachable")
+
+    def _max_wait(self) -> float:
+        value = self.options.get("max_retry_after")
+        return float(value) if value is not None else self.max_throttle_wait
+
+    def _raise_if_spent(self) -> None:
+        left = self._spent_until - time.monotonic()
+        if left > 0:
+            raise QuotaExceededError(self.name, f"the service said its quota is spent; it resets in {left:.0f}s", left)
+
+    def observe_limits(self, remaining: int | None, reset_after: float | None) -> None:
+        """What a reply said of the quota left (``X-RateLimit-*`` / ``RateLimit-*`` headers: requests
+        ``remaining`` in the window, ``reset_after`` seconds until it refills). None: not stated. Once nothing is
+        left, the next request waits for the reset (shared with every worker through the rate limiter) or, when that
+        is longer than the engine's longest wait, fails at once with :class:`QuotaExceededError`: the engine pauses
+        until then, and nobody asks a service that has said no."""
+        if remaining is None or remaining > 0:
+            return
+        wait = reset_after if reset_after is not None else self.quota_period
+        if wait > self._max_wait():
+            with self._limits_lock:
+                self._spent_until = max(self._spent_until, time.monotonic() + wait)
+        else:
+            self.rate_limiter.penalize(wait)
 
     @classmethod
     def required_secrets(cls) -> tuple[str, ...]:

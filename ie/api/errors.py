@@ -64,6 +64,10 @@ class EngineError(IEError):
     """Base class of search-engine errors. ``action`` tells the loop what to do: skip, backoff or stop."""
 
     action = "skip"
+    # what a failed query is recorded as (``queries.error`` starts with it; `ie` counts queries by it)
+    outcome = "error"
+    # whether the failure passes (the query may be searched again later; its concept is not spent)
+    passing = False
 
     def __init__(self, engine: str, message: str):
         super().__init__(f"{engine}: {message}")
@@ -74,12 +78,16 @@ class AuthError(EngineError):
     """The service refused the credentials. Stop using this engine for the run."""
 
     action = "stop"
+    outcome = "auth"
 
 
 class QuotaExceededError(EngineError):
-    """A daily/hourly quota is spent. Stop using this engine until the quota resets."""
+    """A daily/hourly quota is spent. Pause this engine until the quota resets (``retry_after`` seconds from now,
+    when the service says; else the engine's ``quota_period``)."""
 
     action = "stop"
+    outcome = "quota"
+    passing = True
 
     def __init__(self, engine: str, message: str, retry_after: float | None = None):
         super().__init__(engine, message)
@@ -90,6 +98,8 @@ class RateLimitedError(EngineError):
     """Too many requests right now (HTTP 429); back off for ``retry_after`` seconds and try again."""
 
     action = "backoff"
+    outcome = "throttled"
+    passing = True
 
     def __init__(self, engine: str, message: str, retry_after: float | None = None):
         super().__init__(engine, message)
@@ -100,6 +110,7 @@ class EngineUnavailableError(EngineError):
     """The service is down, retired or not configured (e.g. Google CSE after 2027-01-01)."""
 
     action = "stop"
+    outcome = "unavailable"
 
 
 class TransientEngineError(EngineUnavailableError):
@@ -107,9 +118,12 @@ class TransientEngineError(EngineUnavailableError):
     the engine stays in use (a 40-hour run must not lose an engine to one blip)."""
 
     action = "skip"
+    outcome = "network"
+    passing = True
 
 
 class MalformedResponseError(EngineError):
     """The service answered with something that is not the documented shape. Skip this query."""
 
     action = "skip"
+    outcome = "malformed"

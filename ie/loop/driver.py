@@ -152,15 +152,26 @@ class Explorer:
         self.session = session = Session.build(cfg, self.run_dir, self.manager)
         # keys and quotas checked with one cheap call before any long work (at every start: a resume after a
         # quota pause learns at once whether the engine is back)
-        answered = session.check_engine_access(lambda line: self.console.print(f"[yellow]{line}[/]"))
+        # (an engine whose quota was spent is not asked before its stored reset time)
+        paused_until = dict(store.get_state("engine_paused_until", {}))
+        try:
+            answered = session.check_engine_access(lambda line: self.console.print(f"[yellow]{line}[/]"),
+                                                   paused_until)
+        finally:  # a quota found spent now is not asked again before it resets, even when the run stops here
+            if session.quota_resets:
+                paused_until.update(session.quota_resets)
+                store.set_state("engine_paused_until", paused_until)
         disabled = dict(self.store.get_state("disabled_engines", {}))
         back = sorted(set(disabled) & answered)  # an engine stopped earlier (quota, outage) that answers again
         if back:
             self.console.print(f"engines back in use: {', '.join(back)}")
         now = {k: v for k, v in disabled.items() if k not in answered}
-        now.update({name: "quota spent at the session's start" for name in set(session.engines) - answered})
+        now.update({name: disabled.get(name, "quota spent at the session's start")
+                    for name in set(session.engines) - answered})
         if now != disabled:
             self.store.set_state("disabled_engines", now)
+        if any(name in paused_until for name in answered):
+            store.set_state("engine_paused_until", {k: v for k, v in paused_until.items() if k not in answered})
         with self.console.status("loading target, vocabulary and embeddings"):
             target = session.load_target()
             # every vocabulary may use the target's class names (the `labels` one is made of them)

@@ -19,10 +19,11 @@ class EstimateStage:
         observed = ctx.store.concept_rewards(iteration=iteration)
         if ctx.brain.observed_through < iteration:
             ctx.brain.observe([r["concept_id"] for r in observed], [r["value"] for r in observed], iteration=iteration)
-            # a search that returned fewer results than asked (or failed) has nothing deeper: never draw it again
+            # a search that returned fewer results than asked (or failed for good) has nothing deeper: never draw
+            # it again; one that failed in passing (throttled, network, a paused engine) stays in the draw
             limit = ctx.config.images_per_query
             ctx.brain.retire([q["concept_id"] for q in ctx.store.queries(iteration=iteration)
-                              if search_spent(q["status"], q["n_hits"], limit)])
+                              if search_spent(q["status"], q["n_hits"], limit, q["error"])])
             fault_point(f"estimate:{iteration}:after-observe")
         rewards = ctx.store.image_rewards(iteration=iteration)
         ranked = sorted(rewards, key=lambda s: (-rewards[s], s))

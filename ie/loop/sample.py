@@ -6,6 +6,7 @@ import random
 from typing import Any, ClassVar
 
 from ie.loop.context import RunContext
+from ie.loop.pauses import expire_pauses
 from ie.store.reads import next_search_skip
 
 PAPER_VOCABULARY = 146_347
@@ -35,7 +36,11 @@ class SampleStage:
         concepts = ctx.brain.sample(cfg.queries_per_iter)
         rng = random.Random(f"{cfg.seed}:{iteration}:queries")
         weights = list(cfg.engine_weights or [1.0] * len(cfg.engines))
-        # an engine that sits out (a spent quota, a refused key) gets no queries while another can answer them
+        # an engine that sits out (a spent quota, a refused key) gets no queries while another can answer them;
+        # one whose quota has reset since is back
+        back = expire_pauses(ctx.store)
+        if back:
+            ctx.console.print(f"engines back in use (their quota reset): {', '.join(back)}")
         paused = ctx.store.get_state("disabled_engines", {})
         if any(w > 0 and e not in paused for e, w in zip(cfg.engines, weights)):
             weights = [0.0 if e in paused else w for e, w in zip(cfg.engines, weights)]

@@ -8,6 +8,7 @@ options and reads secrets where it runs (they never travel in task arguments); t
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
@@ -15,9 +16,10 @@ from typing import Any, ClassVar
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ie.api import EngineError, Hit, JobFailedError, RateLimiter, SearchEngine, TokenBucket
+from ie.api import EngineError, Hit, JobFailedError, QuotaExceededError, RateLimiter, SearchEngine, TokenBucket
 from ie.faults import fault_point
 from ie.loop.context import RunContext
+from ie.loop.pauses import pause_engines, utc_time
 from ie.store import QueryRecord
 
 
@@ -37,8 +39,9 @@ class SearchTask:
 class SearchResult:
     query_id: int
     hits: list[Hit]
-    error: str | None = None
-    stop_engine: bool = False  # the engine said to stop for the rest of the run (quota, bad key)
+    error: str | None = None  # "<outcome>: <ErrorClass>: <message>" (ie.api.errors: auth, quota, throttled, ...)
+    stop_engine: bool = False  # the engine said to stop for the rest of the session (quota, bad key)
+    pause_seconds: float | None = None  # a spent quota: seconds until it resets
 
 
 def search_one(engine: SearchEngine, task: SearchTask) -> SearchResult:
@@ -49,7 +52,11 @@ def search_one(engine: SearchEngine, task: SearchTask) -> SearchResult:
                 else engine.search(task.text, task.limit))
         return SearchResult(task.query_id, hits)
     except EngineError as err:
-        return SearchResult(task.query_id, [], f"{type(err).__name__}: {err}", err.action == "stop")
+        pause = None
+        if isinstance(err, QuotaExceededError):
+            pause = err.retry_after if err.retry_after is not None else engine.quota_period
+        return SearchResult(task.query_id, [], f"{err.outcome}: {type(err).__name__}: {err}",
+                            err.action == "stop", pause)
 
 
 _engines: dict[str, SearchEngine] = {}
@@ -91,7 +98,7 @@ def search_queries(ctx: RunContext, planned: Sequence[QueryRecord]) -> dict[str,
 
     def local(task: SearchTask) -> SearchResult:
         if task.engine in disabled:  # checked when the task runs: a stop seen by an earlier query counts
-            return SearchResult(task.query_id, [], f"engine disabled: {disabled[task.engine]}")
+            return SearchResult(task.query_id, [], f"paused: engine {task.engine} sits out: {disabled[task.engine]}")
         result = search_one(session.engines[task.engine], task)
         if result.stop_engine:
             disabled.setdefault(task.engine, result.error or "stopped")
@@ -108,31 +115,45 @@ def search_queries(ctx: RunContext, planned: Sequence[QueryRecord]) -> dict[str,
     engine_of = {t.query_id: t.engine for t in tasks}
     errors = 0
     last_error: dict[str, str] = {}
+    pauses: dict[str, float] = {}
+    failures: dict[tuple[str, str], int] = {}
     columns = (TextColumn("search"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=ctx.console, disable=not ctx.progress, transient=True) as bar:
         progress = bar.add_task("search", total=len(planned))
         for result in results:
+            engine = engine_of[result.query_id]
             if result.stop_engine:
-                disabled.setdefault(engine_of[result.query_id], result.error or "stopped")
+                disabled.setdefault(engine, result.error or "stopped")
+            if result.pause_seconds is not None:
+                pauses[engine] = max(pauses.get(engine, 0.0), result.pause_seconds)
             hits = licensed(result.hits, cfg.licenses)
             store.finish_query(result.query_id, hits, result.error)  # one transaction: never half-recorded
             fault_point(f"search:{planned[0]['iteration']}:after-query")
             errors += result.error is not None
             if result.error is not None:
-                last_error[engine_of[result.query_id]] = result.error
+                last_error[engine] = result.error
+                kind = (engine, result.error.split(":", 1)[0])
+                failures[kind] = failures.get(kind, 0) + 1
             bar.advance(progress)
             ctx.check_stop()
     store.set_state("disabled_engines", disabled)
+    pause_engines(store, pauses)
+    for (engine, kind), n in sorted(failures.items()):  # said, not only stored: a throttled engine is no secret
+        ctx.console.print(f"[yellow]engine {engine}: {n} of {len(planned)} queries failed ({kind})[/]")
+    until = store.get_state("engine_paused_until", {})
     for engine, reason in disabled.items():
-        ctx.console.print(f"[yellow]engine {engine} skipped for this session:[/] {reason}")
+        when = f" until {utc_time(until[engine])}" if engine in pauses else ""
+        ctx.console.print(f"[yellow]engine {engine} sits out this session{when}:[/] {reason}")
     if planned and errors == len(planned):
         # not one query answered (every engine stopped, or an outage): stop (exit 1) rather than train "on the web"
         # with no web image; the queries go back to planned and the stage is not marked, so `ie resume` searches
         # them again once an engine answers
         store.replan_queries([row["id"] for row in planned])
         reasons = "; ".join(f"{name}: {reason}" for name, reason in sorted({**last_error, **disabled}.items()))
+        resets = [until[name] for name in session.engines if name in until and until[name] > time.time()]
+        when = f" (the first quota resets at {utc_time(min(resets))})" if len(resets) == len(session.engines) else ""
         raise JobFailedError(f"iteration {planned[0]['iteration']}: no engine can answer ({reasons}); `ie resume` "
-                             "goes on once one does (a quota resets, a key is fixed, the service is back)")
+                             f"goes on once one does{when}")
     return {"searched": len(planned), "errors": errors}
 
 

@@ -4,7 +4,7 @@ run directory is touched; ``--target`` values are resolved here, the one way eve
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from ie.api import (
     check_options,
     nearest,
     IEError,
+    JobFailedError,
     EventKind,
     RunEvent,
     RunObserver,
@@ -36,6 +37,7 @@ class Session:
     engines: dict[str, SearchEngine] = field(default_factory=dict)
     observers: list[RunObserver] = field(default_factory=list)
     target_spec: str | None = None  # the run's target in full (TargetDataset.spec), once resolved
+    quota_resets: dict[str, float] = field(default_factory=dict)  # engine -> Unix time its spent quota resets
     _executor: Executor | None = None
     _target: TargetDataset | None = None
 
@@ -54,16 +56,27 @@ class Session:
         ]
         return session
 
-    def check_engine_access(self, warn: Callable[[str], None]) -> set[str]:
+    def check_engine_access(self, warn: Callable[[str], None], paused_until: Mapping[str, float] | None = None
+                            ) -> set[str]:
         """Each engine's :meth:`~ie.api.SearchEngine.check_access`, before any long work; returns the engines that
-        answered. A refused key stops the run here, in one line naming the engine; so does a spent quota when no
-        other engine can answer (else that engine sits out, reported); a passing outage (network, 5xx,
-        throttling) is only reported, since the run's own retries handle it."""
+        answered. An engine paused until a time still to come (``paused_until``: name -> Unix time, a spent quota's
+        reset) is not asked. A refused key stops the run here, in one line naming the engine; so does a spent quota
+        when no other engine can answer (a failed job, with the time `ie resume` can go on); else that engine sits
+        out, reported. A passing outage (network, 5xx, throttling) is only reported: the run's retries handle it."""
+        import time
+
         from ie.api import AuthError, EngineError, QuotaExceededError
+        from ie.loop.pauses import utc_time
 
         answered: set[str] = set()
         spent: list[str] = []
+        resets: list[float] = []
         for name, engine in self.engines.items():
+            until = (paused_until or {}).get(name, 0.0)
+            if until > time.time():
+                spent.append(f"engine {name}: its quota was spent; paused until {utc_time(until)}")
+                resets.append(until)
+                continue
             try:
                 engine.check_access()
                 answered.add(name)
@@ -71,12 +84,17 @@ class Session:
                 raise IEError(f"engine {name} refused the run's first call: {_detail(err)}") from None
             except QuotaExceededError as err:
                 spent.append(f"engine {name}: {_detail(err)}")
+                seconds = err.retry_after if err.retry_after is not None else engine.quota_period
+                self.quota_resets[name] = time.time() + seconds
+                resets.append(self.quota_resets[name])
             except EngineError as err:
                 answered.add(name)  # transient: its queries are retried
                 warn(f"engine {name} did not answer its first call ({type(err).__name__}: {_detail(err)}); going "
                      "on, its queries are retried")
         if spent and not answered:
-            raise IEError(f"no engine can answer: {'; '.join(spent)}; `ie resume` goes on once the quota resets")
+            when = f" (at {utc_time(min(resets))})" if len(resets) == len(spent) else ""
+            raise JobFailedError(f"no engine can answer: {'; '.join(spent)}; `ie resume` goes on once the quota "
+                                 f"resets{when}")
         for line in spent:
             warn(f"{line}; it sits out this session (`ie resume` later uses it again)")
         return answered

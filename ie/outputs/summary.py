@@ -8,17 +8,17 @@ from rich.table import Table
 from ie.learning.uncertainty import format_accuracy, format_change
 from ie.store import RunStore
 from ie.outputs.licences import licence_counts
-from ie.store.reads import failed_download_count, kept_image_licences, top_concepts
+from ie.store.reads import failed_download_count, failure_kind, kept_image_licences, top_concepts
 
 
 def query_outcomes(store: RunStore, iteration: int) -> dict[str, int]:
     """The iteration's queries by outcome: ``hits`` (the engine answered with results), ``empty`` (no result),
-    ``failed: <error kind>`` (auth, quota, throttled, network, ...), ``planned`` (not searched yet)."""
+    ``failed (<kind>)`` (auth, quota, throttled, network, paused, ...: :func:`failure_kind`), ``planned`` (not
+    searched yet)."""
     counts: dict[str, int] = {}
     for query in store.queries(iteration=iteration):
         if query["status"] == "failed":
-            kind = (query["error"] or "error").split(":", 1)[0]
-            name = f"failed ({kind})"
+            name = f"failed ({failure_kind(query['error'])})"
         elif query["status"] == "done":
             name = "hits" if query["n_hits"] else "empty"
         else:

@@ -99,21 +99,40 @@ def searched(store: RunStore, engine: str, text: str) -> bool:
     return any(row[0] in ("done", "failed") for row in rows)
 
 
-def search_spent(status: str, n_hits: int | None, limit: int) -> bool:
-    """Whether a search has nothing deeper to give: it failed, or it returned fewer than the ``limit`` it asked."""
-    return status == "failed" or (status == "done" and (n_hits or 0) < limit)
+# what a failed query's error starts with -> its outcome; the class names are how runs before outcomes wrote them
+_OLD_ERROR_NAMES = {"AuthError": "auth", "QuotaExceededError": "quota", "RateLimitedError": "throttled",
+                    "TransientEngineError": "network", "EngineUnavailableError": "unavailable",
+                    "MalformedResponseError": "malformed", "EngineError": "error", "engine disabled": "paused"}
+# failures that pass: the query may be searched again later and its concept is not spent (ie.api.errors.passing)
+PASSING_FAILURES = frozenset({"quota", "throttled", "network", "paused"})
+
+
+def failure_kind(error: str | None) -> str:
+    """A failed query's outcome (auth, quota, throttled, network, paused, unavailable, malformed, error) from its
+    recorded error, which starts with it."""
+    head = (error or "error").split(":", 1)[0].strip()
+    return _OLD_ERROR_NAMES.get(head, head)
+
+
+def search_spent(status: str, n_hits: int | None, limit: int, error: str | None = None) -> bool:
+    """Whether a search has nothing deeper to give: it returned fewer than the ``limit`` it asked, or failed for
+    good (a failure in passing, such as throttling or a paused engine, spends nothing)."""
+    if status == "failed":
+        return failure_kind(error) not in PASSING_FAILURES
+    return status == "done" and (n_hits or 0) < limit
 
 
 def next_search_skip(store: RunStore, engine: str, text: str, limit: int, before_iteration: int) -> int | None:
     """Where a new search of (``engine``, ``text``) with ``limit`` results starts, given the searches of the
-    iterations before ``before_iteration``: 0 if none, past their results if each returned its full ``limit``;
-    None when the search is spent (an earlier one returned fewer results or failed)."""
-    rows = store.query("SELECT status, n_hits FROM queries WHERE engine=? AND text=? AND iteration<?",
+    iterations before ``before_iteration``: past the results of those that answered (each returned its full
+    ``limit``), 0 if none; None when the search is spent (an earlier one returned fewer results or failed for
+    good). A search that failed in passing is searched again at its depth."""
+    rows = store.query("SELECT status, n_hits, error FROM queries WHERE engine=? AND text=? AND iteration<?",
                        (engine, text, before_iteration))
-    if any(search_spent(row[0], row[1], limit) for row in rows):
+    if any(search_spent(row[0], row[1], limit, row[2]) for row in rows):
         return None
-    return len(rows) * limit
+    return int(sum(row[0] == "done" for row in rows)) * limit
 
 
-__all__ = ["RewardedImage", "concept_best_images", "engine_totals", "failed_download_count", "kept_image_licences",
-           "next_search_skip", "rewarded_images", "search_spent", "searched", "stored_concepts", "top_concepts"]
+__all__ = ["PASSING_FAILURES", "RewardedImage", "concept_best_images", "engine_totals", "failed_download_count",
+           "failure_kind", "kept_image_licences", "next_search_skip", "rewarded_images", "search_spent", "searched", "stored_concepts", "top_concepts"]

@@ -200,16 +200,16 @@ class RunStore:
 
     def add_query(self, iteration: int, concept_id: str, text: str, engine: str, descriptor: str | None = None,
                   skip: int = 0) -> int:
-        """Insert a planned query (idempotent per (engine, text, skip)); returns its id. ``skip``: results of the
-        same search already fetched (a concept searched again goes deeper)."""
+        """Insert a planned query (idempotent per (iteration, engine, text, skip)); returns its id. ``skip``: results
+        of the same search already fetched (a concept searched again goes deeper)."""
         with self.transaction() as c:
             c.execute(
                 "INSERT OR IGNORE INTO queries (iteration, concept_id, text, engine, descriptor, status, skip) "
                 "VALUES (?, ?, ?, ?, ?, 'planned', ?)",
                 (iteration, concept_id, text, engine, descriptor, skip),
             )
-            return int(c.execute("SELECT id FROM queries WHERE engine=? AND text=? AND skip=?",
-                                 (engine, text, skip)).fetchone()[0])
+            return int(c.execute("SELECT id FROM queries WHERE iteration=? AND engine=? AND text=? AND skip=?",
+                                 (iteration, engine, text, skip)).fetchone()[0])
 
     def finish_query(self, query_id: int, hits: Sequence[Hit], error: str | None = None) -> None:
         """Record a query's hits and status in one transaction (so a crash never half-records it)."""

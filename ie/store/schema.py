@@ -51,5 +51,18 @@ MIGRATIONS: dict[int, list[str]] = {
         "DROP TABLE queries",
         "ALTER TABLE queries_v4 RENAME TO queries",
     ],
+    # a query that failed in passing (throttled, network, a paused engine) may be searched again at the same depth
+    # in a later iteration, its failure kept where it happened: unique per iteration
+    5: [
+        """CREATE TABLE queries_v5 (id INTEGER PRIMARY KEY, iteration INTEGER NOT NULL, concept_id TEXT NOT NULL,
+               text TEXT NOT NULL, engine TEXT NOT NULL, descriptor TEXT, status TEXT NOT NULL,
+               n_hits INTEGER, error TEXT, finished REAL, skip INTEGER NOT NULL DEFAULT 0,
+               UNIQUE (iteration, engine, text, skip))""",
+        """INSERT INTO queries_v5 (id, iteration, concept_id, text, engine, descriptor, status, n_hits, error, finished,
+               skip) SELECT id, iteration, concept_id, text, engine, descriptor, status, n_hits, error, finished, skip
+               FROM queries""",
+        "DROP TABLE queries",
+        "ALTER TABLE queries_v5 RENAME TO queries",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -11,7 +11,7 @@ import html
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -59,14 +59,79 @@ def user_agent(options: Mapping[str, Any] | None = None) -> str:
     return f"internet-explorer/{version()} ({PROJECT_URL}; {contact}) httpx/{httpx.__version__}"
 
 
-def make_client(options: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> httpx.Client:
-    """An httpx client honouring ``options["timeout"]`` (seconds, default 30; connect 10)."""
+def make_client(options: Mapping[str, Any], headers: Mapping[str, str] | None = None,
+                on_limits: Callable[[int | None, float | None], None] | None = None) -> httpx.Client:
+    """An httpx client honouring ``options["timeout"]`` (seconds, default 30; connect 10). ``on_limits`` (e.g.
+    :meth:`SearchEngine.observe_limits`) hears the quota every reply states (:func:`rate_limit`)."""
     timeout = float(options.get("timeout", 30.0))
+    hooks: dict[str, list[Callable[[httpx.Response], None]]] = {}
+    if on_limits is not None:
+        def hear(response: httpx.Response) -> None:
+            remaining, reset_after = rate_limit(response.headers)
+            if remaining is not None:
+                on_limits(remaining, reset_after)
+
+        hooks["response"] = [hear]
     return httpx.Client(
         timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
         headers={"User-Agent": user_agent(options), "Accept": "application/json", **dict(headers or {})},
-        follow_redirects=True,
+        follow_redirects=True, event_hooks=hooks,
     )
+
+
+_PERIODS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0, "hour": 3600.0,
+            "d": 86400.0, "day": 86400.0}
+
+
+def rate_limit(headers: Mapping[str, str], now: float | None = None) -> tuple[int | None, float | None]:
+    """(requests remaining, seconds until the window resets) from a reply's headers; (None, None) when it states
+    none. Reads the forms services send (hand-written: no library parses all of them):
+
+    - IETF ``RateLimit-Remaining`` / ``RateLimit-Reset`` (delta seconds), and the one-header
+      ``RateLimit: limit=10, remaining=0, reset=30`` or ``RateLimit: "default";r=0;t=30``;
+    - ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` (delta seconds, or a Unix time as GitHub sends);
+    - Openverse's per scope ``X-RateLimit-Available-<scope>: 0`` with ``X-RateLimit-Limit-<scope>: 100/day``: the
+      window (a day) is the longest the scope can take to refill.
+
+    With several scopes the tightest wins: a spent one (its longest reset), else the fewest remaining."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    scopes: list[tuple[int, float | None]] = []
+
+    def reset_seconds(value: str | None) -> float | None:
+        number = _number(value)
+        if number is None:
+            return None
+        wall = time.time() if now is None else now
+        return max(0.0, number - wall) if number > 1e9 else max(0.0, number)  # a Unix time, else a delta
+
+    for prefix in ("ratelimit-", "x-ratelimit-"):
+        remaining = _number(lower.get(prefix + "remaining"))
+        if remaining is not None:
+            scopes.append((int(remaining), reset_seconds(lower.get(prefix + "reset"))))
+    if "ratelimit" in lower:
+        fields = dict(re.findall(r"\b(remaining|reset|r|t)\s*=\s*([0-9.]+)", lower["ratelimit"]))
+        remaining = _number(fields.get("remaining", fields.get("r")))
+        if remaining is not None:
+            scopes.append((int(remaining), reset_seconds(fields.get("reset", fields.get("t")))))
+    for key, value in lower.items():
+        if key.startswith("x-ratelimit-available-") and _number(value) is not None:
+            limit = lower.get("x-ratelimit-limit-" + key[len("x-ratelimit-available-"):], "")
+            period = _PERIODS.get(limit.split("/", 1)[1].strip().lower()) if "/" in limit else None
+            scopes.append((int(_number(value) or 0), period))
+    if not scopes:
+        return None, None
+    spent = [reset for remaining, reset in scopes if remaining <= 0]
+    if spent:
+        known = [reset for reset in spent if reset is not None]
+        return 0, max(known) if known else None
+    return min(remaining for remaining, _ in scopes), None
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(str(value).strip()) if value not in (None, "") else None
+    except ValueError:
+        return None
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -113,7 +178,10 @@ def raise_for_status(engine: str, response: httpx.Response, max_wait: float = MA
     status = response.status_code
     if status < 400:
         return
-    detail = _short(response.text)
+    text = response.text
+    if "html" in response.headers.get("content-type", ""):  # an error page (Flickr's 429): its words, not its markup
+        text = strip_html(_SCRIPT_OR_STYLE.sub(" ", text)) or ""
+    detail = _short(text)
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if status in (401, 403):
         raise AuthError(engine, f"HTTP {status}: the service refused the credentials ({detail})")
@@ -161,6 +229,7 @@ def as_int(value: Any) -> int | None:
 
 
 _TAG = re.compile(r"<[^>]+>")
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 
 def strip_html(text: Any) -> str | None:

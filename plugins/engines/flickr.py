@@ -95,7 +95,7 @@ class FlickrEngine(SearchEngine):
         self.base_url = str(self.options.get("base_url", REST_URL))
         sizes = self.options.get("sizes", DEFAULT_SIZES)
         self.sizes = tuple(sizes.split(",") if isinstance(sizes, str) else sizes)
-        self._client = _http.make_client(self.options)
+        self._client = _http.make_client(self.options, on_limits=self.observe_limits)
 
     def credentials(self) -> dict[str, bool]:
         """Which credentials are set (never their values)."""

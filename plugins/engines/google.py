@@ -51,6 +51,19 @@ def _date(value: Any) -> dt.date:
     return dt.date.fromisoformat(str(value))
 
 
+def seconds_to_pacific_midnight(now: dt.datetime | None = None) -> float:
+    """Seconds until the daily quota of Google's APIs resets: midnight Pacific Time (Cloud console, "Quotas")."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        pacific = ZoneInfo("America/Los_Angeles")
+    except ZoneInfoNotFoundError:  # no tz database: a day is the longest it can take
+        return 86400.0
+    local = (now or dt.datetime.now(dt.timezone.utc)).astimezone(pacific)
+    midnight = (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(60.0, (midnight - local).total_seconds())
+
+
 class GoogleEngine(SearchEngine):
     """Custom Search JSON API with ``searchType=image``; at most 100 results per query."""
 
@@ -159,10 +172,12 @@ class GoogleEngine(SearchEngine):
             return EngineUnavailableError(self.name, f"{text} ({NOTICE}; new projects cannot enable it)")
         if status == 429:
             if "per day" in message.lower():
-                return QuotaExceededError(self.name, text + " (daily quota spent; it resets at midnight Pacific)")
+                return QuotaExceededError(self.name, text + " (daily quota spent; it resets at midnight Pacific)",
+                                          seconds_to_pacific_midnight())
             return RateLimitedError(self.name, text, retry_after)
         if status == 403 and reasons & QUOTA_REASONS:
-            return QuotaExceededError(self.name, text + " (daily quota spent; it resets at midnight Pacific)", retry_after)
+            return QuotaExceededError(self.name, text + " (daily quota spent; it resets at midnight Pacific)",
+                                      retry_after if retry_after is not None else seconds_to_pacific_midnight())
         if status in (401, 403) or (status == 400 and (reasons & AUTH_REASONS or "API key not valid" in message)):
             return AuthError(self.name, text + " (check GOOGLE_API_KEY and GOOGLE_CSE_ID)")
         if status >= 500:

@@ -71,7 +71,7 @@ class LaionEngine(SearchEngine):
         # ("https://knn.laion.ai/knn-service" in its README): either form works here
         self.url = str(url).rstrip("/").removesuffix("/knn-service")
         self.index = str(index)
-        self._client = _http.make_client(self.options)
+        self._client = _http.make_client(self.options, on_limits=self.observe_limits)
 
     def payload(self, query: str, num_images: int) -> dict[str, Any]:
         o = self.options

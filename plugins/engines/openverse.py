@@ -91,7 +91,7 @@ class OpenverseEngine(SearchEngine):
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = threading.Lock()
-        self._client = _http.make_client(self.options)
+        self._client = _http.make_client(self.options, on_limits=self.observe_limits)
 
     # OAuth2 ------------------------------------------------------------------------------------
     def token(self, refresh: bool = False) -> str | None:
@@ -161,7 +161,7 @@ class OpenverseEngine(SearchEngine):
         return Hit(
             url=str(item["url"]), engine=self.name, query=query, rank=rank, thumbnail_url=item.get("thumbnail"),
             title=item.get("title") or None, source_page=item.get("foreign_landing_url"), license=license_name,
-            attribution=item.get("attribution") or item.get("creator"),
+            attribution=item.get("creator") or item.get("attribution"),  # the creator, as for every engine
             width=_http.as_int(item.get("width")), height=_http.as_int(item.get("height")),
             extra={
                 k: item.get(k)

@@ -1,7 +1,7 @@
 """Wikimedia Commons image search through the MediaWiki Action API (keyless).
 
 One request per page: ``generator=search`` over the File namespace (``gsrsearch="<q> filetype:bitmap"``)
-plus ``prop=imageinfo`` for URLs, sizes, MIME type and ``extmetadata`` (LicenseShortName, Artist).
+plus ``prop=imageinfo`` for URLs, sizes, MIME type and ``extmetadata`` (LicenseShortName, LicenseUrl, Artist).
 Pages continue with the ``continue`` object the API returns. Wikimedia's User-Agent policy asks for a
 descriptive agent with contact details: set ``IE_CONTACT`` (or option ``contact``) to your e-mail or URL.
 
@@ -72,7 +72,7 @@ class WikimediaEngine(SearchEngine):
                                           "for a contact: your e-mail or a URL (or option contact)")
         self.thumb_width = standard_step(int(self.options.get("thumb_width", 500)))
         self.filetype = str(self.options.get("filetype", "bitmap"))
-        self._client = _http.make_client(self.options)
+        self._client = _http.make_client(self.options, on_limits=self.observe_limits)
         self._continue: dict[tuple[str, int, int], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -82,7 +82,7 @@ class WikimediaEngine(SearchEngine):
             "gsrsearch": f"{query} filetype:{self.filetype}" if self.filetype else query,
             "gsrnamespace": 6, "gsrlimit": per_page, "prop": "imageinfo",
             "iiprop": "url|size|mime|extmetadata", "iiurlwidth": self.thumb_width,
-            "iiextmetadatafilter": "LicenseShortName|Artist|ImageDescription|ObjectName|Credit",
+            "iiextmetadatafilter": "LicenseShortName|LicenseUrl|Artist|ImageDescription|ObjectName|Credit",
             "maxlag": self.options.get("maxlag", 5),
         }
         with self._lock:
@@ -128,13 +128,18 @@ class WikimediaEngine(SearchEngine):
         title = str(page.get("title", ""))
         name = title.split(":", 1)[-1].rsplit(".", 1)[0].replace("_", " ") if title else None
         thumb = info.get("thumburl")
+        # the size of the image the hit points at: the thumbnail's (thumbwidth/thumbheight) when there is one
+        size = (info.get("thumbwidth"), info.get("thumbheight")) if thumb and info.get("thumbwidth") else \
+            (info.get("width"), info.get("height"))
         return Hit(
             url=str(thumb or info["url"]), engine=self.name, query=query, rank=rank, thumbnail_url=thumb,
             title=field("ObjectName") or name, source_page=info.get("descriptionurl"),
             license=field("LicenseShortName"), attribution=field("Artist") or field("Credit"),
-            width=_http.as_int(info.get("width")), height=_http.as_int(info.get("height")),
+            width=_http.as_int(size[0]), height=_http.as_int(size[1]),
             extra={k: v for k, v in (("mime", info.get("mime")), ("description", field("ImageDescription")),
-                                      ("original_url", info.get("url")),
+                                      ("license_url", field("LicenseUrl")), ("original_url", info.get("url")),
+                                      ("original_width", _http.as_int(info.get("width"))),
+                                      ("original_height", _http.as_int(info.get("height"))),
                                       ("pageid", page.get("pageid")), ("file", title)) if v},
         )
 

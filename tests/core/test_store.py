@@ -12,7 +12,7 @@ import pytest
 
 from ie.api import DownloadOutcome, Hit, Outcome
 from ie.store import RunStore
-from ie.store.reads import next_search_skip, searched
+from ie.store.reads import next_search_skip, search_spent, searched
 from ie.store.schema import SCHEMA_VERSION
 
 
@@ -34,11 +34,12 @@ def test_refuses_newer_schema(tmp_path):
         raise AssertionError("opened a store from the future")
 
 
-def test_queries_are_idempotent_per_engine_and_text(ie_run_store):
+def test_queries_are_idempotent_per_iteration_engine_and_text(ie_run_store):
     a = ie_run_store.add_query(0, "c", "red panda", "simweb")
-    b = ie_run_store.add_query(1, "c", "red panda", "simweb")
-    c = ie_run_store.add_query(1, "c", "red panda", "flickr")
+    b = ie_run_store.add_query(0, "c", "red panda", "simweb")
+    c = ie_run_store.add_query(0, "c", "red panda", "flickr")
     assert a == b != c
+    assert ie_run_store.add_query(1, "c", "red panda", "simweb") not in (a, c)  # a later iteration: a new query
     assert not searched(ie_run_store, "simweb", "red panda")
     ie_run_store.finish_query(a, [Hit("http://x/1", "simweb", "red panda", 0)])
     assert searched(ie_run_store, "simweb", "red panda")
@@ -60,6 +61,24 @@ def test_a_search_repeated_in_a_later_iteration_goes_deeper_until_it_comes_back_
     c = store.add_query(0, "d", "snow leopard", "simweb")
     store.finish_query(c, [], error="EngineUnavailableError: down")
     assert next_search_skip(store, "simweb", "snow leopard", 16, before_iteration=1) is None  # failed: spent
+
+
+@pytest.mark.parametrize("error", ["throttled: RateLimitedError: simweb: HTTP 429",
+                                   "network: TransientEngineError: simweb: timed out",
+                                   "quota: QuotaExceededError: simweb: daily limit",
+                                   "paused: engine simweb sits out: quota", "RateLimitedError: simweb: HTTP 429"])
+def test_a_search_that_failed_in_passing_is_searched_again_at_its_depth(ie_run_store, error):
+    store = ie_run_store
+    a = store.add_query(0, "c", "red panda", "simweb")
+    store.finish_query(a, [Hit(f"http://x/{i}", "simweb", "red panda", i) for i in range(16)])
+    b = store.add_query(1, "c", "red panda", "simweb", skip=16)
+    store.finish_query(b, [], error=error)
+    assert not search_spent("failed", 0, 16, error)
+    assert next_search_skip(store, "simweb", "red panda", 16, before_iteration=2) == 16  # the same depth again
+    c = store.add_query(2, "c", "red panda", "simweb", skip=16)
+    assert c != b and store.queries(iteration=1)[0]["error"] == error  # the failure stays where it happened
+    for permanent in ("auth: AuthError: simweb: refused", "malformed: MalformedResponseError: simweb: no list"):
+        assert search_spent("failed", 0, 16, permanent)
 
 
 def test_a_version_3_store_migrates_with_its_queries_and_hits(tmp_path):

@@ -128,7 +128,8 @@ def test_expired_token_is_refreshed(api, fake_clock):
 def test_hits_keep_license_and_attribution(api, fake_clock):
     hits = make(api, fake_clock).search("red panda", 2)
     assert hits[0].license == "CC0 1.0" and hits[1].license == "CC BY-SA 2.0"
-    assert hits[1].attribution.startswith('"Red panda 1" by Jane Doe')
+    assert hits[1].attribution == "Jane Doe"  # the creator; the whole sentence is kept in extra
+    assert hits[1].extra["attribution"].startswith('"Red panda 1" by Jane Doe')
     assert hits[1].source_page == "https://www.flickr.com/photos/jane/1"
     assert {"license", "license_version", "creator", "attribution", "foreign_landing_url"} <= set(hits[1].extra)
     assert (hits[0].width, hits[0].height) == (640, 480)
