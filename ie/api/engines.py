@@ -119,14 +119,17 @@ class SearchEngine(ABC):
         seen: set[str] = set()
         while len(hits) < limit:
             result = self._page_with_backoff(query, page, per_page)
+            new = 0
             for hit in result.hits:
                 if hit.url in seen or len(hits) >= limit:
                     continue
                 seen.add(hit.url)
+                new += 1
                 position += 1
                 if position > skip:
                     hits.append(_with_rank(hit, skip + len(hits)))
-            if not result.has_more or not result.hits:
+            # a page with nothing new ends the search: a service that repeats its last page is not asked forever
+            if not result.has_more or not result.hits or not new:
                 break
             page += 1
         return hits

@@ -48,8 +48,8 @@ def curated(store: RunStore, min_reward: float | None = None,
         if licences is not None and family not in licences:
             continue
         yield ExportItem(row.sha256, str(store.run_dir / row.path), row.source_url, row.concept or "unknown",
-                         row.reward, row.license, family, licence_url(row.license), row.creator, row.source_page,
-                         row.engine)
+                         row.reward, row.license, family, row.license_url or licence_url(row.license), row.creator,
+                         row.source_page, row.engine)
 
 
 def _slug(text: str) -> str:

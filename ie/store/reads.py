@@ -52,6 +52,7 @@ class RewardedImage:
     creator: str | None
     source_page: str | None
     engine: str | None
+    license_url: str | None = None  # as the engine gave it (Openverse, Wikimedia), when it did
 
 
 def rewarded_images(store: RunStore) -> list[RewardedImage]:
@@ -63,17 +64,18 @@ def rewarded_images(store: RunStore) -> list[RewardedImage]:
         "(SELECT h.id FROM downloads d JOIN hits h ON h.url = d.url WHERE d.sha256 = i.sha256 ORDER BY h.id LIMIT 1) "
         "FROM images i JOIN image_rewards r ON r.sha256 = i.sha256 ORDER BY r.value DESC, i.sha256")
     hit_ids = [r[5] for r in rows if r[5] is not None]
-    hits: dict[int, tuple[str | None, str | None, str | None, str | None]] = {}
+    hits: dict[int, tuple[str | None, str | None, str | None, str | None, str | None]] = {}
     for start in range(0, len(hit_ids), 500):
         chunk = hit_ids[start:start + 500]
-        for h in store.query(f"SELECT id, license, attribution, source_page, engine FROM hits WHERE id IN "
+        for h in store.query(f"SELECT id, license, attribution, source_page, engine, "
+                             f"json_extract(extra, '$.license_url') FROM hits WHERE id IN "
                              f"({','.join('?' * len(chunk))})", tuple(chunk)):
-            hits[int(h[0])] = (h[1], h[2], h[3], h[4])
+            hits[int(h[0])] = (h[1], h[2], h[3], h[4], h[5])
     out = []
+    nothing: tuple[str | None, str | None, str | None, str | None, str | None] = (None, None, None, None, None)
     for r in rows:
-        license_, creator, page, engine = hits.get(r[5], (None, None, None, None)) if r[5] is not None else \
-            (None, None, None, None)
-        out.append(RewardedImage(r[0], r[1], r[2], float(r[3]), r[4], license_, creator, page, engine))
+        license_, creator, page, engine, url = hits.get(r[5], nothing) if r[5] is not None else nothing
+        out.append(RewardedImage(r[0], r[1], r[2], float(r[3]), r[4], license_, creator, page, engine, url))
     return out
 
 
