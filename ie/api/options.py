@@ -19,7 +19,7 @@ __all__ = ["HOST_KEYS", "Option", "check_options", "nearest", "options_from_defa
 # keys the host itself puts into a plugin's options (never in a user's table, always accepted); ``target_spec`` is
 # the run's target in full (:attr:`ie.api.TargetDataset.spec`); ``licenses`` the licence families an engine should
 # ask its API for (``cc0``, ``pdm``, ``by``, ``by-sa``, ...; absent: any)
-HOST_KEYS = frozenset({"seed", "cache_dir", "name", "secrets", "class_names", "target_spec", "licenses"})
+HOST_KEYS = frozenset({"seed", "cache_dir", "name", "secrets", "class_names", "target_spec", "licenses", "resize"})
 
 
 @dataclass(frozen=True)

@@ -101,10 +101,13 @@ class Session:
 
     def engine_options(self, name: str) -> dict[str, Any]:
         """Engine ``name``'s options (:meth:`plugin_options`, plus the run's licence families when it filters
-        by licence), without secrets: what a remote worker rebuilds the engine from."""
+        by licence and the shorter side images are resized to, so that it asks for the smallest size that serves
+        it), without secrets: what a remote worker rebuilds the engine from."""
         options = self.plugin_options("engine", name)
         if self.config.licenses:
             options["licenses"] = list(self.config.licenses)
+        if self.config.resize:
+            options["resize"] = int(self.config.resize)
         return options
 
     @property

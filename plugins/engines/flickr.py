@@ -33,8 +33,11 @@ from ie.api import HealthCheck, Option, Quota, secrets_detail
 from ie_plugins.engines import _http
 
 REST_URL = "https://api.flickr.com/services/rest/"
-# Largest first: the download URL is the first size present; the thumbnail the smallest.
+# Largest first: the download URL is the first size present; the thumbnail the smallest. With the run's ``resize``
+# (host option: the shorter side images are resized to), the smallest size whose shorter side serves it instead
+# (https://www.flickr.com/services/api/misc.urls.html: m 500, z 640, c 800, l 1024 px on the longest side).
 DEFAULT_SIZES = ("url_l", "url_c", "url_z", "url_m", "url_o")
+SMALLEST_FIRST = ("url_m", "url_z", "url_c", "url_l", "url_o")
 THUMB_SIZES = ("url_q", "url_s", "url_m")
 
 # https://www.flickr.com/services/api/flickr.photos.licenses.getInfo.html
@@ -93,8 +96,9 @@ class FlickrEngine(SearchEngine):
         )
         self.api_secret = get_secret("FLICKR_API_SECRET", self.options)
         self.base_url = str(self.options.get("base_url", REST_URL))
-        sizes = self.options.get("sizes", DEFAULT_SIZES)
+        sizes = self.options.get("sizes") or (SMALLEST_FIRST if self.options.get("resize") else DEFAULT_SIZES)
         self.sizes = tuple(sizes.split(",") if isinstance(sizes, str) else sizes)
+        self.resize = int(self.options.get("resize") or 0)
         self._client = _http.make_client(self.options, on_limits=self.observe_limits)
 
     def credentials(self) -> dict[str, bool]:
@@ -130,9 +134,13 @@ class FlickrEngine(SearchEngine):
     def _hit(self, item: Any, query: str, rank: int) -> Hit | None:
         if not isinstance(item, dict):
             raise MalformedResponseError(self.name, "a photo is not an object")
-        size = next((s for s in self.sizes if item.get(s)), None)
-        if size is None:
+        present = [s for s in self.sizes if item.get(s)]
+        if not present:
             return None  # no public size we can fetch (e.g. only url_o with restricted originals)
+        size = present[0]
+        if self.resize:  # the first (smallest) whose shorter side is at least `resize`, else the largest there is
+            largest = next((s for s in reversed(present) if s != "url_o"), present[-1])  # originals: a last resort
+            size = next((s for s in present if _shorter_side(item, s) >= self.resize), largest)
         suffix = size.removeprefix("url_")
         thumb = next((item[t] for t in THUMB_SIZES if item.get(t)), None)
         owner, photo_id = item.get("owner"), item.get("id")
@@ -161,6 +169,12 @@ class FlickrEngine(SearchEngine):
 
     def close(self) -> None:
         self._client.close()
+
+
+def _shorter_side(item: dict[str, Any], size: str) -> int:
+    suffix = size.removeprefix("url_")
+    width, height = _http.as_int(item.get(f"width_{suffix}")), _http.as_int(item.get(f"height_{suffix}"))
+    return min(width, height) if width and height else 0
 
 
 @hookimpl

@@ -14,6 +14,8 @@ full-size original, often over the downloader's 20 MB cap; the original stays in
 
 from __future__ import annotations
 
+import math
+
 import os
 import threading
 from collections.abc import Mapping
@@ -70,7 +72,11 @@ class WikimediaEngine(SearchEngine):
         if not (self.options.get("contact") or self.options.get("user_agent") or os.environ.get("IE_CONTACT")):
             raise MissingCredentialsError(self.name, ["IE_CONTACT"], "Wikimedia's User-Agent policy asks every client "
                                           "for a contact: your e-mail or a URL (or option contact)")
-        self.thumb_width = standard_step(int(self.options.get("thumb_width", 500)))
+        width = int(self.options.get("thumb_width", 500))
+        if self.options.get("resize") and "thumb_width" not in self.options:
+            # the run's shorter side: a 4:3 landscape needs 4/3 of it in width (the smallest step that serves it)
+            width = math.ceil(int(self.options["resize"]) * 4 / 3)
+        self.thumb_width = standard_step(width)
         self.filetype = str(self.options.get("filetype", "bitmap"))
         self._client = _http.make_client(self.options, on_limits=self.observe_limits)
         self._continue: dict[tuple[str, int, int], dict[str, Any]] = {}
