@@ -120,10 +120,7 @@ class Session:
     def plugin_options(self, kind: str, plugin: str) -> dict[str, Any]:
         """Plugin ``plugin``'s config table plus what the host gives every plugin (seed, cache_dir and, once the
         target is resolved, ``target_spec``)."""
-        host: dict[str, Any] = {"seed": self.config.seed, "cache_dir": str(cache_dir())}
-        if self.target_spec is not None:
-            host["target_spec"] = self.target_spec
-        return {**host, **self.config.plugin_options(kind, plugin)}
+        return {**host_options(self.config.seed, self.target_spec), **self.config.plugin_options(kind, plugin)}
 
     def create(self, kind: str, plugin: str, **extra: Any) -> Any:
         """An instance of plugin ``plugin`` of ``kind`` with its options (:meth:`plugin_options`) + ``extra``."""
@@ -196,6 +193,15 @@ def check_plugin_names(config: ExploreConfig, manager: PluginManager) -> None:
         from ie.outputs.licences import parse_licence_filter
 
         parse_licence_filter(",".join(config.licenses))
+
+
+def host_options(seed: int, target_spec: str | None = None, cache: str | Path | None = None) -> dict[str, Any]:
+    """What the host gives every plugin, the same for every command (explore, resume, evaluate, search, ...):
+    the run's ``seed``, the shared ``cache_dir`` and, once resolved, the ``target_spec``."""
+    host: dict[str, Any] = {"seed": seed, "cache_dir": str(cache or cache_dir())}
+    if target_spec is not None:
+        host["target_spec"] = target_spec
+    return host
 
 
 def resolve_target(spec: str, manager: PluginManager,

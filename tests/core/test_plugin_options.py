@@ -94,3 +94,24 @@ def test_every_built_in_plugin_declares_its_options(manager):
     assert untyped == []
     typed = sum(len(r.options) for registry in manager.registries.values() for r in registry if r.options)
     assert typed >= 180
+
+
+def test_ie_evaluate_resolves_its_target_with_the_same_host_options_as_a_run(monkeypatch, tmp_path):
+    """One road for what the host gives plugins: `ie evaluate --target simweb` gets the run's seed (given, or the
+    checkpoint's) and cache, as `ie explore`'s session gives them."""
+    import ie.loop.session as session_module
+    from ie.cli.commands.learning import resolve_target
+    from ie.config import ExploreConfig
+    from ie.loop.session import Session
+
+    seen = {}
+
+    def fake_load_target(spec, manager, options_of):
+        seen[spec] = options_of(spec)
+        return spec
+
+    monkeypatch.setattr(session_module, "load_target", fake_load_target)
+    resolve_target("simweb", tmp_path, seed=7)
+    session = Session(ExploreConfig(seed=7), tmp_path, None)  # type: ignore[arg-type]
+    monkeypatch.setenv("IE_CACHE_DIR", str(tmp_path))
+    assert seen["simweb"] == session.plugin_options("target", "simweb") == {"seed": 7, "cache_dir": str(tmp_path)}

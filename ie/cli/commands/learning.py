@@ -11,14 +11,13 @@ import typer
 from ie.cli.commands._options import parse_options
 
 
-def resolve_target(spec: str, cache_dir: Path | None = None) -> Any:
-    """The :class:`ie.api.TargetData` for ``--target``, resolved exactly as ``ie explore`` resolves it."""
-    from ie.api import cache_dir as shared_cache_dir
+def resolve_target(spec: str, cache_dir: Path | None = None, seed: int = 0) -> Any:
+    """The :class:`ie.api.TargetData` for ``--target``, resolved exactly as ``ie explore`` resolves it, with the
+    same host options (a seeded target, e.g. simweb's, is the run's own only with the run's seed)."""
     from ie.host.manager import get_plugin_manager
-    from ie.loop.session import load_target
+    from ie.loop.session import host_options, load_target
 
-    root = str(cache_dir or shared_cache_dir())
-    return load_target(spec, get_plugin_manager(), lambda name: {"cache_dir": root})
+    return load_target(spec, get_plugin_manager(), lambda name: host_options(seed, cache=cache_dir))
 
 
 ACCURACIES = ("knn_top1", "linear_top1", "zero_shot_top1")
@@ -132,6 +131,8 @@ def register(app: typer.Typer) -> None:
         cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="default: the shared cache, $IE_CACHE_DIR or ~/.cache/ie"),
         device: str = typer.Option("auto", "--device"),
         batch_size: int = typer.Option(128, "--batch-size"),
+        seed: Optional[int] = typer.Option(None, "--seed", help="the run's seed, for a seeded target such as simweb "
+                                           "(default: the checkpoint's, else 0)"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """kNN (k=20) and linear-probe accuracy of a checkpoint, or the CLIP oracle (incl. zero-shot)."""
@@ -142,7 +143,11 @@ def register(app: typer.Typer) -> None:
             if (checkpoint is None) == (model is None):
                 raise IEError("pass exactly one of --checkpoint PATH and --model clip:NAME")
             cache_dir = cache_dir or shared_cache_dir()
-            data = resolve_target(target, cache_dir)
+            if seed is None and checkpoint is not None:
+                from ie.learning.backbones import read_checkpoint
+
+                seed = int(read_checkpoint(checkpoint).get("seed") or 0)
+            data = resolve_target(target, cache_dir, seed or 0)
             if model is not None:
                 from ie.learning.evaluate import evaluate_model
 
