@@ -14,6 +14,8 @@ from ie.api import (
     cache_dir,
     check_options,
     nearest,
+    Option,
+    options_from_defaults,
     IEError,
     JobFailedError,
     EventKind,
@@ -158,6 +160,26 @@ class Session:
 
 # [options.<table>] tables the core itself reads, beside one per plugin kind
 CORE_OPTION_TABLES = {"download": ("options",), "search": ("options",), "concepts": ("brain",)}
+SEARCH_OPTIONS = (Option("concurrency", int, 4, "queries searched at once"),)
+
+
+def core_option_schema(kind: str, name: str) -> tuple[Option, ...]:
+    """The declared keys of a core options table (``[options.download.options]``: the downloader's settings,
+    ``[options.search.options]``, ``[options.concepts.brain]``: the concept policy's), checked like a plugin's."""
+    if kind == "download":
+        import dataclasses
+
+        from ie.download import DownloadOptions
+
+        return tuple(Option(f.name, object if f.default is dataclasses.MISSING else
+                            float if isinstance(f.default, float) else type(f.default) if f.default is not None
+                            else object, None if f.default is dataclasses.MISSING else f.default)
+                     for f in dataclasses.fields(DownloadOptions))
+    if kind == "concepts":
+        from ie.concepts.brain import DEFAULTS
+
+        return tuple(o for o in options_from_defaults(DEFAULTS) if o.name != "policy")  # policy: the run's field
+    return SEARCH_OPTIONS
 
 
 def check_option_tables(config: ExploreConfig, manager: PluginManager) -> None:
@@ -176,6 +198,8 @@ def check_option_tables(config: ExploreConfig, manager: PluginManager) -> None:
                               f"installed: {', '.join(names)}")
             if kind in manager.registries:
                 check_options(kind, name, manager.registry(kind).get(name).options, table)
+            else:  # a core table: its keys are declared too (a typo there used to be ignored without a word)
+                check_options(kind, name, core_option_schema(kind, name), table)
 
 
 def check_plugin_names(config: ExploreConfig, manager: PluginManager) -> None:

@@ -55,7 +55,7 @@ def test_config_tables_are_checked_before_a_run(manager):
     with pytest.raises(IEError, match="unknown option 'licence' for engine 'flickr'"):
         check_option_tables(ExploreConfig(options={"engine": {"flickr": {"licence": "4"}}}), manager)
     check_option_tables(ExploreConfig(options={"engine": {"flickr": {"license": "4,5"}},
-                                               "download": {"options": {"timeout": 20}}}), manager)
+                                               "download": {"options": {"total_timeout": 20}}}), manager)
 
 
 def test_plugins_json_shows_each_schema():
@@ -115,3 +115,20 @@ def test_ie_evaluate_resolves_its_target_with_the_same_host_options_as_a_run(mon
     session = Session(ExploreConfig(seed=7), tmp_path, None)  # type: ignore[arg-type]
     monkeypatch.setenv("IE_CACHE_DIR", str(tmp_path))
     assert seen["simweb"] == session.plugin_options("target", "simweb") == {"seed": 7, "cache_dir": str(tmp_path)}
+
+
+@pytest.mark.parametrize(("table", "key", "nearest_key"), [("download", "concurency", "concurrency"),
+                                                          ("search", "concurrenc", "concurrency"),
+                                                          ("concepts", "tried_penalti", "tried_penalty")])
+def test_a_typo_in_a_core_options_table_is_an_error_naming_the_nearest_key(table, key, nearest_key):
+    from ie.api import IEError
+    from ie.config import ExploreConfig
+    from ie.host.manager import get_plugin_manager
+    from ie.loop.session import CORE_OPTION_TABLES, check_option_tables
+
+    name = CORE_OPTION_TABLES[table][0]
+    with pytest.raises(IEError, match=rf"unknown option {key!r} for {table} {name!r} \(did you mean {nearest_key!r}\?\)"):
+        check_option_tables(ExploreConfig(options={table: {name: {key: 1}}}), get_plugin_manager())
+    check_option_tables(ExploreConfig(options={table: {name: {nearest_key: 2}}}), get_plugin_manager())  # the right one
+    with pytest.raises(IEError, match="must be"):  # and a value of the wrong type
+        check_option_tables(ExploreConfig(options={table: {name: {nearest_key: "many"}}}), get_plugin_manager())
