@@ -11,11 +11,13 @@ from ie.cli.commands._options import parse_options
 
 
 def engine_options(name: str, config: Optional[str], cli_options: dict[str, Any]) -> dict[str, Any]:
-    """Options of ``[options.engine.<name>]`` in the project config, then ``--option``, plus user secrets."""
+    """What a run gives engine ``name`` (the host's options: the config's seed and the cache), then its
+    ``[options.engine.<name>]`` table in the project config, then ``--option``, plus user secrets."""
     from ie.config import load_config, user_secrets
+    from ie.loop.session import host_options
 
     cfg = load_config(config)
-    options = {**cfg.plugin_options("engine", name), **cli_options}
+    options = {**host_options(cfg.seed), **cfg.plugin_options("engine", name), **cli_options}
     secrets = user_secrets()
     if secrets:
         options.setdefault("secrets", secrets)
