@@ -18,9 +18,10 @@ HERE = Path(__file__).resolve().parent
 
 # in running order; the clip-art reward benchmarks come before dedupe_confirmation.py, whose default images are
 # the clip-art target's, materialised by them
-BENCHMARKS = ["download_vs_img2dataset.py", "reward_knn.py", "ssl_step.py", "concepts_gp.py", "explore_simweb.py",
-              "ssl_data_relevance.py", "finetune_start.py", "sampler_ceiling.py", "cpu_threads.py",
-              "reward_resolution.py", "reward_contrast.py", "dedupe_confirmation.py", "cpu_reproducibility.py"]
+BENCHMARKS = ["download_vs_img2dataset.py", "reward_knn.py", "ssl_step.py", "concepts_gp.py", "embed_speed.py",
+              "explore_simweb.py", "ssl_data_relevance.py", "finetune_start.py", "sampler_ceiling.py",
+              "cpu_threads.py", "reward_resolution.py", "reward_contrast.py", "dedupe_confirmation.py",
+              "cpu_reproducibility.py"]
 
 # what --quick passes to a script; a script not named here takes --quick itself
 QUICK_ARGS: dict[str, list[str]] = {

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from ie.api import Concept, TextEmbedder, Vocabulary, WeightsUnavailableError
+from ie.api import Concept, IEError, TextEmbedder, Vocabulary, WeightsUnavailableError
 from ie.concepts import cache_path, embed_vocabulary
 from ie.host.manager import get_plugin_manager
 
@@ -40,6 +40,56 @@ def test_clip_text_without_weights_says_how_to_pass_them(tmp_path):
         get_plugin_manager().create("embedder", "clip-text", {})
     with pytest.raises(WeightsUnavailableError, match="not found"):
         get_plugin_manager().create("embedder", "clip-text", {"weights": str(tmp_path / "none.pt")})
+
+
+def test_minilm_cache_key_changes_with_every_setting_that_changes_the_numbers(tmp_path):
+    """Embeddings cached with one backend, quantization or sequence cap are never served to another; settings that
+    only change the speed (threads, workers, batch size) keep the key. Needs no weights: the key reads only the
+    folder's config and weight-file sizes."""
+    from ie_plugins.embedders.minilm import MODEL_NAME
+    from ie_plugins.embedders.minilm_runtime import model_digest
+
+    (tmp_path / "config.json").write_text('{"model_type": "bert"}')
+    (tmp_path / "model.safetensors").write_bytes(b"0" * 10)
+
+    def key(**options):
+        return get_plugin_manager().create("embedder", "minilm", {"path": str(tmp_path), **options}).cache_key
+
+    plain = key(backend="torch", quantize="none")
+    assert plain == f"minilm-{MODEL_NAME}-{model_digest(tmp_path)}"  # the key of caches made before the options
+    variants = [plain, key(backend="onnx", quantize="none"), key(backend="torch", quantize="int8"),
+                key(backend="onnx", quantize="int8"), key(backend="onnx", quantize="int8-keep-ffn-out"),
+                key(backend="onnx", quantize="int8-tensor"), key(backend="torch", quantize="none", max_seq_length=64),
+                key(backend="torch", quantize="none", max_seq_length=128), key()]
+    assert len(set(variants[:-1])) == len(variants) - 1  # the defaults' key may equal one of the explicit ones
+    assert key(backend="torch", quantize="none", threads=2, workers=3, batch_size=7) == plain
+    vocab = ListVocabulary(["a", "b"])
+    first, other = (get_plugin_manager().create("embedder", "minilm", {"path": str(tmp_path), **o})
+                    for o in ({"quantize": "none"}, {"quantize": "int8"}))
+    assert cache_path(vocab, first, tmp_path) != cache_path(vocab, other, tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"0" * 11)  # other weights: another key
+    assert key(backend="torch", quantize="none") != plain
+    with pytest.raises(IEError, match="quantize"):
+        key(quantize="int4")
+
+
+@pytest.mark.slow
+def test_minilm_settings_match_sentence_transformers(tmp_path):
+    """The fp32 path is sentence-transformers' own encode (to float noise); the default keeps its neighbourhoods."""
+    from sentence_transformers import SentenceTransformer
+
+    from ie_plugins.embedders.minilm import packaged_model_path
+
+    texts = ["dog (canine): a domesticated carnivore", "puppy (dog): a young dog", "violin (bowed stringed "
+             "instrument): a bowed stringed instrument that is the highest member of the violin family", "ox: cattle"]
+    reference = SentenceTransformer(str(packaged_model_path()), device="cpu").encode(texts, normalize_embeddings=True)
+    fp32 = get_plugin_manager().create("embedder", "minilm", {"backend": "torch", "quantize": "none", "workers": 2,
+                                                                "batch_size": 2})
+    assert np.min(np.sum(fp32.embed(texts) * reference, axis=1)) > 0.99999
+    default = get_plugin_manager().create("embedder", "minilm", {"onnx_dir": str(tmp_path)})
+    v = default.embed(texts)
+    assert v.shape == (4, 384) and np.min(np.sum(v * reference, axis=1)) > 0.98
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-4)
 
 
 @pytest.mark.slow
