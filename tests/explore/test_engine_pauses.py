@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from rich.console import Console
 
-from ie.api import Hit, JobFailedError, QuotaExceededError, RateLimitedError, SearchEngine, SearchPage
+from ie.api import JobFailedError, QuotaExceededError, RateLimitedError, SearchEngine, SearchPage
 from ie.config import ExploreConfig
 from ie.loop.driver import Explorer, StopRequested
 from ie.loop.pauses import expire_pauses
@@ -19,6 +19,7 @@ from ie.store import RunStore
 from ie.testing.configs import tiny_simweb_config
 from ie_plugins.executors.local import ThreadExecutor
 from ie_plugins.simweb.engine import SimWebEngine
+from tests.explore.test_search_stage import EchoEngine
 
 
 class SpentEngine(SearchEngine):
@@ -69,7 +70,7 @@ def test_a_spent_quota_is_stored_with_its_reset_time_and_named_in_the_stop(tmp_p
 def test_a_quota_without_a_stated_reset_pauses_for_the_engines_quota_period(tmp_path: Path) -> None:
     engine = SpentEngine(None)
     engine.quota_period = 1800.0
-    ctx = _context(tmp_path, {"spent": engine, "echo": _Echo()})
+    ctx = _context(tmp_path, {"spent": engine, "echo": EchoEngine()})
     for i in range(2):
         ctx.store.add_query(0, f"c{i}", f"text {i}", "spent")
     ctx.store.add_query(0, "c9", "text 9", "echo")
@@ -90,7 +91,7 @@ def test_a_pause_that_ended_puts_the_engine_back_in_the_running_session(tmp_path
 def test_throttled_queries_are_counted_and_said_and_spend_no_concept(tmp_path: Path) -> None:
     from ie.store.reads import next_search_skip
 
-    ctx = _context(tmp_path, {"throttled": ThrottledEngine(), "echo": _Echo()})
+    ctx = _context(tmp_path, {"throttled": ThrottledEngine(), "echo": EchoEngine()})
     ctx.console = Console(record=True, width=200)
     for i in range(2):
         ctx.store.add_query(0, f"c{i}", f"text {i}", "throttled")
@@ -99,15 +100,6 @@ def test_throttled_queries_are_counted_and_said_and_spend_no_concept(tmp_path: P
     assert "engine throttled: 2 of 3 queries failed (throttled)" in ctx.console.export_text()
     assert "throttled" not in ctx.store.get_state("disabled_engines")  # throttling never disables an engine
     assert next_search_skip(ctx.store, "throttled", "text 0", 3, before_iteration=1) == 0  # searched again
-
-
-class _Echo(SearchEngine):
-    name = "echo"
-    default_rate_per_second = 1000.0
-
-    def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
-        return SearchPage([Hit(url=f"http://example.test/{query}/{i}.jpg", engine=self.name, query=query, rank=i)
-                           for i in range(per_page)], has_more=False)
 
 
 def test_resume_before_the_reset_asks_nothing_and_after_it_uses_the_engine_again(run_dir: Path, monkeypatch) -> None:
