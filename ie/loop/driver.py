@@ -36,6 +36,7 @@ from ie.loop.download import DownloadStage
 from ie.loop.estimate import EstimateStage
 from ie.loop.evaluate import EvaluateStage
 from ie.loop.model import ModelState
+from ie.loop.pauses import end_pauses, pause_until
 from ie.loop.reward import RewardStage
 from ie.loop.sample import SampleStage, scaled_tiers
 from ie.loop.search import SearchStage
@@ -158,9 +159,7 @@ class Explorer:
             answered = session.check_engine_access(lambda line: self.console.print(f"[yellow]{line}[/]"),
                                                    paused_until)
         finally:  # a quota found spent now is not asked again before it resets, even when the run stops here
-            if session.quota_resets:
-                paused_until.update(session.quota_resets)
-                store.set_state("engine_paused_until", paused_until)
+            pause_until(store, session.quota_resets)
         disabled = dict(self.store.get_state("disabled_engines", {}))
         back = sorted(set(disabled) & answered)  # an engine stopped earlier (quota, outage) that answers again
         if back:
@@ -170,8 +169,7 @@ class Explorer:
                     for name in set(session.engines) - answered})
         if now != disabled:
             self.store.set_state("disabled_engines", now)
-        if any(name in paused_until for name in answered):
-            store.set_state("engine_paused_until", {k: v for k, v in paused_until.items() if k not in answered})
+        end_pauses(store, answered)
         with self.console.status("loading target, vocabulary and embeddings"):
             target = session.load_target()
             # every vocabulary may use the target's class names (the `labels` one is made of them)

@@ -13,10 +13,20 @@ from ie.store import RunStore
 def pause_engines(store: RunStore, pauses: Mapping[str, float]) -> None:
     """Record that each engine of ``pauses`` (name -> seconds from now) may not be asked before then (a spent
     quota); ``ie resume`` before that time leaves it out without a call, after it uses it again."""
-    if pauses:
-        until = dict(store.get_state("engine_paused_until", {}))
-        until.update({name: time.time() + seconds for name, seconds in pauses.items()})
-        store.set_state("engine_paused_until", until)
+    pause_until(store, {name: time.time() + seconds for name, seconds in pauses.items()})
+
+
+def pause_until(store: RunStore, times: Mapping[str, float]) -> None:
+    """Record that each engine of ``times`` (name -> Unix time) may not be asked before then."""
+    if times:
+        store.set_state("engine_paused_until", {**store.get_state("engine_paused_until", {}), **times})
+
+
+def end_pauses(store: RunStore, names: set[str] | list[str]) -> None:
+    """Forget the pauses of ``names`` (they answered, or their time has passed)."""
+    until = store.get_state("engine_paused_until", {})
+    if any(name in until for name in names):
+        store.set_state("engine_paused_until", {k: v for k, v in until.items() if k not in names})
 
 
 def expire_pauses(store: RunStore) -> list[str]:
@@ -27,7 +37,7 @@ def expire_pauses(store: RunStore) -> list[str]:
     if ended:
         disabled = {k: v for k, v in store.get_state("disabled_engines", {}).items() if k not in ended}
         store.set_state("disabled_engines", disabled)
-        store.set_state("engine_paused_until", {k: v for k, v in until.items() if k not in ended})
+        end_pauses(store, ended)
     return ended
 
 
