@@ -13,6 +13,7 @@ last / first). Appends one JSON line per iteration to ``--out``.
     python benchmarks/paper_scale.py                        # 10 iterations, local executor, MiniLM
     python benchmarks/paper_scale.py --executor ray --iterations 3
     python benchmarks/paper_scale.py --quick                # 2 iterations x 32 queries x 20 images, hashing embedder
+    python benchmarks/paper_scale.py --run DIR --trace-memory  # resume DIR's run (same flags); trace the driver's memory
 """
 
 from __future__ import annotations
@@ -40,6 +41,26 @@ def rss_bytes() -> int:
     return 0
 
 
+def memory_probe(before: dict[str, int] | None) -> dict[str, Any]:
+    """Where the driver's memory is at an iteration's end: RSS; RSS after ``gc.collect()`` and glibc's
+    ``malloc_trim(0)`` (what is left is held, not merely kept by the allocator); Python objects by type, and the
+    types that grew most since ``before``."""
+    import collections
+    import ctypes
+    import gc
+
+    rss = rss_bytes()
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:  # not glibc: no trim
+        pass
+    counts = collections.Counter(type(o).__name__ for o in gc.get_objects())
+    grew = sorted(((n - (before or {}).get(t, 0), t) for t, n in counts.items()), reverse=True)[:8]
+    return {"rss_mb": rss / 2**20, "rss_after_trim_mb": rss_bytes() / 2**20, "objects": sum(counts.values()),
+            "counts": dict(counts), "grew": {t: d for d, t in grew if d > 0}}
+
+
 def tree_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -51,6 +72,8 @@ class StageClock(RunObserver):
     rows: list[dict[str, Any]] = []
     out: Path | None = None  # each row is appended here as it is measured (a late failure loses nothing)
     meta: dict[str, Any] = {}
+    trace_memory = False
+    last_counts: dict[str, int] | None = None
 
     def __init__(self, options: Any = None):
         super().__init__(options)
@@ -79,7 +102,17 @@ class StageClock(RunObserver):
                 with StageClock.out.open("a") as out:
                     out.write(json.dumps({**StageClock.meta, **StageClock.rows[-1]}) + "\n")
             self.peak = rss_bytes()
-        if event.kind in ("stage_finished", "iteration_started", "run_started"):
+        if event.kind == "iteration_finished" and StageClock.trace_memory:
+            probe = memory_probe(StageClock.last_counts)
+            StageClock.last_counts = probe.pop("counts")
+            row = {"iteration": event.iteration, "stage": "memory", "seconds": time.perf_counter() - now, **probe}
+            print(f"memory after iteration {event.iteration}: RSS {probe['rss_mb']:.0f} MB, "
+                  f"{probe['rss_after_trim_mb']:.0f} MB after gc + malloc_trim, {probe['objects']} objects; "
+                  f"grew: {probe['grew']}", file=sys.stderr, flush=True)
+            if StageClock.out is not None:
+                with StageClock.out.open("a") as out:
+                    out.write(json.dumps({**StageClock.meta, **row}) + "\n")
+        if event.kind in ("stage_finished", "iteration_started", "run_started", "iteration_finished"):
             self.mark = time.perf_counter()
 
     def close(self) -> None:
@@ -111,6 +144,8 @@ def main() -> int:
     parser.add_argument("--num-cpus", type=int, default=None, help="Ray: CPUs of the local instance")
     parser.add_argument("--run", type=Path, default=None, help="run directory (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/paper-scale.jsonl"))
+    parser.add_argument("--trace-memory", action="store_true",
+                        help="at each iteration's end: RSS before/after gc + malloc_trim, object counts that grew")
     parser.add_argument("--quick", action="store_true", help="2 iterations x 32 queries x 20 images, hashing")
     args = parser.parse_args()
     if args.quick:
@@ -134,13 +169,14 @@ def main() -> int:
     run = args.run or Path(tempfile.mkdtemp(prefix="ie-paper-scale-"))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     StageClock.out = args.out
+    StageClock.trace_memory = args.trace_memory
     StageClock.meta = {"executor": args.executor, "queries": args.queries, "images_per_query": args.images_per_query,
                        "embedder": args.embedder, "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d")}
     began = time.perf_counter()
     Explorer(config, run, manager=manager, console=Console(stderr=True), progress=False).run()
     total = time.perf_counter() - began
 
-    rows = StageClock.rows
+    rows = [r for r in StageClock.rows if r["stage"] != "memory"]
     stages = list(dict.fromkeys(r["stage"] for r in rows))
     print(f"\npaper-scale iteration: {args.queries} queries x {args.images_per_query} images, {args.embedder}, "
           f"executor {args.executor}, {os.cpu_count()} CPUs; {total / 60:.1f} min in all (setup included)")
