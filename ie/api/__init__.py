@@ -26,7 +26,7 @@ from ie.api.concepts import DescriptorProvider, TextEmbedder, Vocabulary
 from ie.api.engines import SearchEngine, get_secret, require_secrets
 from ie.api.files import atomic_write, cache_dir, write_atomic
 from ie.api.health import HealthCheck, Quota, secrets_detail
-from ie.api.options import HOST_KEYS, Option, check_options, nearest, options_from_defaults
+from ie.api.options import HOST_KEYS, Option, check_options, nearest, options_from_defaults, with_defaults
 from ie.api.errors import (
     AuthError,
     DuplicatePluginError,
@@ -75,7 +75,7 @@ class Register(Protocol):
 
 
 __all__ = [
-    "AuthError", "TransientEngineError", "Concept", "HOST_KEYS", "HealthCheck", "Quota", "secrets_detail", "Option", "check_options", "nearest", "options_from_defaults", "DescriptorProvider", "DownloadOutcome", "DuplicatePluginError", "EngineError",
+    "AuthError", "TransientEngineError", "Concept", "HOST_KEYS", "HealthCheck", "Quota", "secrets_detail", "Option", "check_options", "nearest", "options_from_defaults", "with_defaults", "DescriptorProvider", "DownloadOutcome", "DuplicatePluginError", "EngineError",
     "EngineUnavailableError", "Executor", "Featurizer", "Hit", "IEError", "ImageRecord", "JobFailedError", "LabeledImage",
     "MalformedResponseError", "MissingCredentialsError", "Outcome", "PROJECT_NAME", "PluginError", "Query",
     "QuotaExceededError", "RateLimitedError", "RetryPolicy", "RateLimiter", "Register", "RewardFunction", "RunEvent", "EventKind", "EVENT_KINDS", "RunObserver",

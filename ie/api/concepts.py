@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ie.api.options import with_defaults
 from ie.api.types import Concept
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -19,7 +20,7 @@ class Vocabulary(ABC):
     name: ClassVar[str] = ""
 
     def __init__(self, options: Mapping[str, Any] | None = None):
-        self.options = dict(options or {})
+        self.options = with_defaults(getattr(type(self), "OPTIONS", None), options)
 
     @abstractmethod
     def concepts(self) -> Sequence[Concept]:
@@ -35,7 +36,7 @@ class DescriptorProvider(ABC):
     name: ClassVar[str] = ""
 
     def __init__(self, options: Mapping[str, Any] | None = None):
-        self.options = dict(options or {})
+        self.options = with_defaults(getattr(type(self), "OPTIONS", None), options)
 
     @abstractmethod
     def descriptors(self, concept: Concept, n: int) -> list[str]:
@@ -48,7 +49,7 @@ class TextEmbedder(ABC):
     name: ClassVar[str] = ""
 
     def __init__(self, options: Mapping[str, Any] | None = None):
-        self.options = dict(options or {})
+        self.options = with_defaults(getattr(type(self), "OPTIONS", None), options)
 
     @property
     @abstractmethod

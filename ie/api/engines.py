@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from ie.api.errors import MissingCredentialsError, QuotaExceededError, RateLimitedError
 from ie.api.health import OK, WARN, HealthCheck, Quota, secrets_detail
-from ie.api.options import Option
+from ie.api.options import Option, with_defaults
 from ie.api.ratelimit import RateLimiter, TokenBucket
 from ie.api.types import Hit, SearchPage
 
@@ -90,11 +90,12 @@ class SearchEngine(ABC):
         return None
 
     def __init__(self, options: Mapping[str, Any] | None = None):
-        self.options = dict(options or {})
+        self.options = with_defaults(getattr(type(self), "OPTIONS", None), options)
         # one bucket per engine instance; a remote executor swaps in a cluster-wide one (Executor.rate_limiter)
+        rate, burst = self.options["rate_per_second"], self.options["burst"]
         self.rate_limiter: RateLimiter = TokenBucket(
-            float(self.options.get("rate_per_second", self.default_rate_per_second)),
-            float(self.options.get("burst", self.default_burst)),
+            float(rate if rate is not None else self.default_rate_per_second),
+            float(burst if burst is not None else self.default_burst),
         )
         self._throttled = 0  # 429s in a row, across queries: the wait doubles with each (a throttled host is not
         self._spent_until = 0.0  # asked 4 times a query); monotonic time before which a spent quota is not asked
@@ -155,7 +156,7 @@ class SearchEngine(ABC):
         raise AssertionError("unreachable")
 
     def _max_wait(self) -> float:
-        value = self.options.get("max_retry_after")
+        value = self.options.get("max_retry_after")  # declared by the HTTP engines only
         return float(value) if value is not None else self.max_throttle_wait
 
     def _raise_if_spent(self) -> None:

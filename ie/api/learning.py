@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from ie.api.options import Option
+from ie.api.options import Option, with_defaults
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -47,12 +47,14 @@ class SSLMethod(ABC):
 
     name: ClassVar[str] = ""
     OPTIONS: ClassVar[tuple[Option, ...]] = (
-        Option("backbone_lr_scale", float, 1.0, "backbone learning rate x this (gentle fine-tuning: 0.1)"),
-        Option("freeze_bn_stats", bool, False, "keep the start model's batch-norm statistics"),
+        Option("backbone_lr_scale", float, None, "backbone learning rate x this (default: 0.1 when fine-tuning "
+                                                 "gently from a pretrained start, else 1.0)"),
+        Option("freeze_bn_stats", bool, None, "keep the start model's batch-norm statistics (default: when "
+                                              "fine-tuning gently)"),
     )
 
     def __init__(self, options: Mapping[str, Any] | None = None):
-        self.options = dict(options or {})
+        self.options = with_defaults(getattr(type(self), "OPTIONS", None), options)
 
     @abstractmethod
     def build_model(self, backbone: torch.nn.Module, feature_dim: int) -> torch.nn.Module:
@@ -70,12 +72,16 @@ class SSLMethod(ABC):
 
 
 class RewardFunction(ABC):
-    """Base class of reward plugins: per-image rewards against the target, and a concept's reward."""
+    """Base class of reward plugins: per-image rewards against the target, and a concept's reward. Typed plugins
+    extend :attr:`OPTIONS`: ``OPTIONS = RewardFunction.OPTIONS + (...)``."""
 
     name: ClassVar[str] = ""
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("top_n", int, 10, "a concept's reward: mean of its top-n image rewards (paper: 10)"),
+    )
 
     def __init__(self, options: Mapping[str, Any] | None = None):
-        self.options = dict(options or {})
+        self.options = with_defaults(getattr(type(self), "OPTIONS", None), options)
 
     @abstractmethod
     def fit_target(self, target: Sequence[Path], featurizer: Featurizer, class_names: Sequence[str] = ()) -> None:
@@ -94,7 +100,7 @@ class RewardFunction(ABC):
         """The paper's rule by default: mean of the top ``top_n`` (10) image rewards of a query. With ``missing``,
         a query that yielded fewer than ``top_n`` images counts each absent one at that value (an empty query
         scores ``missing``); without it, the mean is over the images there are."""
-        top_n = int(self.options.get("top_n", 10))
+        top_n = int(self.options["top_n"])
         values = sorted((float(v) for v in image_rewards), reverse=True)[:top_n]
         if missing is not None:
             values += [float(missing)] * (top_n - len(values))

@@ -8,13 +8,14 @@ A factory without a schema takes any key (untyped, listed as such)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ie.api.errors import IEError, nearest
 
-__all__ = ["HOST_KEYS", "Option", "check_options", "nearest", "options_from_defaults"]
+__all__ = ["HOST_KEYS", "Option", "check_options", "nearest", "options_from_defaults", "with_defaults"]
 
 # keys the host itself puts into a plugin's options (never in a user's table, always accepted); ``target_spec`` is
 # the run's target in full (:attr:`ie.api.TargetDataset.spec`); ``licenses`` the licence families an engine should
@@ -69,3 +70,12 @@ def check_options(kind: str, name: str, schema: Sequence[Option] | None, options
         if not _type_ok(option, value):
             raise IEError(f"option {key!r} of {kind} {name!r} must be {option.type.__name__}, not "
                           f"{type(value).__name__} ({value!r})")
+
+
+def with_defaults(schema: Sequence[Option] | None, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``options`` over the schema's declared defaults: the one place a default is filled in, so a plugin reads
+    ``options["key"]`` and never repeats a default of its own. ``None`` as a default means "not set" (the plugin
+    decides from the context, e.g. the run's target); untyped plugins (no schema) get ``options`` as given."""
+    filled = {o.name: copy.deepcopy(o.default) for o in schema or ()}
+    filled.update(options or {})
+    return filled

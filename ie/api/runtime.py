@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
+from ie.api.options import with_defaults
 from ie.api.ratelimit import RateLimiter, TokenBucket
 from ie.api.types import RunEvent, TargetData
 
@@ -20,7 +21,7 @@ class TargetDataset(ABC):
     name: ClassVar[str] = ""
 
     def __init__(self, options: Mapping[str, Any] | None = None):
-        self.options = dict(options or {})
+        self.options = with_defaults(getattr(type(self), "OPTIONS", None), options)
 
     @abstractmethod
     def load(self) -> TargetData:
@@ -45,7 +46,7 @@ class RunObserver(ABC):
     name: ClassVar[str] = ""
 
     def __init__(self, options: Mapping[str, Any] | None = None):
-        self.options = dict(options or {})
+        self.options = with_defaults(getattr(type(self), "OPTIONS", None), options)
 
     @abstractmethod
     def on_event(self, event: RunEvent) -> None: ...
@@ -66,7 +67,7 @@ class Executor(ABC):
     remote: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any] | None = None):
-        self.options = dict(options or {})
+        self.options = with_defaults(getattr(type(self), "OPTIONS", None), options)
 
     @abstractmethod
     def map(self, fn: Callable[..., R], items: Iterable[T], concurrency: int = 8, *,

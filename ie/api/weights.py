@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ie.api.errors import IEError
+from ie.api.options import with_defaults
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -28,7 +29,7 @@ class WeightsProvider(ABC):
     name: ClassVar[str] = ""
 
     def __init__(self, options: Mapping[str, Any] | None = None):
-        self.options = dict(options or {})
+        self.options = with_defaults(getattr(type(self), "OPTIONS", None), options)
 
     @abstractmethod
     def offers(self) -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 import pluggy
 
 from ie.host import hookspecs
-from ie.api import PROJECT_NAME, DuplicatePluginError, Option, PluginError, UnknownPluginError, check_options, nearest
+from ie.api import PROJECT_NAME, DuplicatePluginError, Option, PluginError, UnknownPluginError, check_options, nearest, with_defaults
 
 ENTRY_POINT_GROUP = "ie"
 
@@ -103,7 +103,7 @@ class Registry(Generic[T]):
         """An instance of ``name`` built with ``options``, checked against its schema first."""
         registration = self.get(name)
         check_options(self.kind, name, registration.options, options or {})
-        return registration.factory(dict(options or {}))
+        return registration.factory(with_defaults(registration.options, options))
 
 
 def disabled_names() -> set[str]:

@@ -60,6 +60,7 @@ class TrainResult:
 # The trainer's only additions to an SSL method's options; every key is one of ``SSLMethod.OPTIONS`` (declared there,
 # with type, default and help), which tests/learning/test_ssl.py checks for each registered SSL plugin.
 GENTLE_FINETUNE: dict[str, Any] = {"backbone_lr_scale": 0.1, "freeze_bn_stats": True}
+FULL_FINETUNE: dict[str, Any] = {"backbone_lr_scale": 1.0, "freeze_bn_stats": False}  # the paper's recipe
 FINETUNE_MODES = ("auto", "gentle", "full")
 
 
@@ -158,9 +159,9 @@ class Trainer:
         backbone, self.feature_dim = create_backbone(arch, init, image_size)
         self.start = str(getattr(backbone, "ie_start", init))
         self.finetune = resolve_finetune(finetune, pretrained=self.start != "random")
-        if self.finetune == "gentle":
-            for key, value in GENTLE_FINETUNE.items():
-                method.options.setdefault(key, value)  # the user's [options.ssl.NAME] win
+        for key, value in (GENTLE_FINETUNE if self.finetune == "gentle" else FULL_FINETUNE).items():
+            if method.options.get(key) is None:  # the user's [options.ssl.NAME] win
+                method.options[key] = value
         self.model = method.build_model(backbone, self.feature_dim)
         if not hasattr(self.model, "training_step") or not hasattr(self.model, "backbone"):
             raise IEError(f"SSL method {method.name!r} built a model without backbone/training_step (ie.api.SSLModel)")

@@ -72,7 +72,7 @@ def with_ray_address(config: ExploreConfig, address: str) -> ExploreConfig:
     """``config`` run on the Ray cluster at ``address`` (``[options.executor.ray] address``, executor ``ray``)."""
     import dataclasses
 
-    tables = {**config.options.get("executor", {})}
+    tables = dict(config.options.get("executor") or {})
     tables["ray"] = {**tables.get("ray", {}), "address": address}
     return dataclasses.replace(config, options={**config.options, "executor": tables}, executor="ray")
 

@@ -16,10 +16,12 @@ from typing import Any, ClassVar
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ie.api import EngineError, Hit, JobFailedError, QuotaExceededError, RateLimiter, SearchEngine, TokenBucket
+from ie.api import (EngineError, Hit, JobFailedError, QuotaExceededError, RateLimiter, SearchEngine, TokenBucket,
+                    with_defaults)
 from ie.faults import fault_point
 from ie.loop.context import RunContext
 from ie.loop.pauses import pause_engines, utc_time
+from ie.loop.session import SEARCH_OPTIONS
 from ie.store import QueryRecord
 
 
@@ -92,7 +94,7 @@ def search_queries(ctx: RunContext, planned: Sequence[QueryRecord]) -> dict[str,
     session, store, cfg = ctx.session, ctx.store, ctx.config
     disabled: dict[str, str] = dict(store.get_state("disabled_engines", {}))
     executor = session.executor
-    concurrency = int(cfg.plugin_options("search", "options").get("concurrency", 4))
+    concurrency = int(with_defaults(SEARCH_OPTIONS, cfg.plugin_options("search", "options"))["concurrency"])
     tasks = [SearchTask(row["id"], row["engine"], row["text"], cfg.images_per_query,
                         session.engine_options(row["engine"]), row.get("skip") or 0) for row in planned]
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ie.api import SearchEngine, SearchPage
+from ie_plugins.clipart.options import ENGINE_OPTIONS
 from ie_plugins.clipart.data import Manifest, prepare, preset_name, preset_of
 from ie_plugins.engines.local import LocalEngine
 
@@ -30,6 +31,7 @@ class ClipartEngine(SearchEngine):
     default_rate_per_second: ClassVar[float] = 1000.0
     default_burst: ClassVar[float] = 1000.0
     serves_private_urls: ClassVar[bool] = True
+    OPTIONS = ENGINE_OPTIONS
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
@@ -38,13 +40,13 @@ class ClipartEngine(SearchEngine):
         self._manifest: Manifest | None = None
         self._folder: Path | None = None
         self._preset: str | None = None
-        self.depth = int(self.options.get("relevance_depth", 16))
+        self.depth = int(self.options["relevance_depth"])
 
     @property
     def preset(self) -> str:
         """Option ``target``, else the run's clipart target's (host option ``target_spec``), else ``animals``;
         fixed once used."""
-        return self._preset or preset_name(self.options.get("target") or preset_of(self.options.get("target_spec")))
+        return self._preset or preset_name(self.options["target"] or preset_of(self.options.get("target_spec")))
 
     @property
     def local(self) -> LocalEngine:
@@ -53,11 +55,10 @@ class ClipartEngine(SearchEngine):
             if self._local is None:
                 options, self._preset = self.options, self.preset
                 self._folder, self._manifest = prepare(
-                    self.preset, root=options.get("root"), cache_dir=options.get("cache_dir"),
-                    target_fraction=float(options.get("target_fraction", 0.5)),
-                    workers=int(options["workers"]) if options.get("workers") else None,
+                    self.preset, root=options["root"], cache_dir=options.get("cache_dir"),
+                    target_fraction=float(options["target_fraction"]), workers=options["workers"],
                 )
-                local = {k: options[k] for k in ("host", "port") if k in options}
+                local = {k: options[k] for k in ("host", "port") if options[k] is not None}
                 self._local = LocalEngine({**local, "path": str(self._folder / "corpus"), "mode": "bm25"})
             return self._local
 

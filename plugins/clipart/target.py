@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ie.api import LabeledImage, TargetData, TargetDataset
+from ie_plugins.clipart.options import TARGET_OPTIONS
 from ie_plugins.clipart.data import PRESETS, prepare, preset_name
 
 
@@ -18,11 +19,12 @@ class ClipartTarget(TargetDataset):
     """Bird/bug/fish/mammal (``animals``) or fruit/dessert/beverage/bread/meat (``food``) clip art."""
 
     name: ClassVar[str] = "clipart"
+    OPTIONS = TARGET_OPTIONS
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
         spec = str(self.options.get("name") or "")
-        self.preset = preset_name(spec if self.accepts(spec) and ":" in spec else self.options.get("preset"))
+        self.preset = preset_name(spec if self.accepts(spec) and ":" in spec else self.options["preset"])
 
     @classmethod
     def accepts(cls, spec: str) -> bool:
@@ -34,9 +36,8 @@ class ClipartTarget(TargetDataset):
 
     def load(self) -> TargetData:
         folder, manifest = prepare(
-            self.preset, root=self.options.get("root"), cache_dir=self.options.get("cache_dir"),
-            target_fraction=float(self.options.get("target_fraction", 0.5)),
-            workers=int(self.options["workers"]) if self.options.get("workers") else None,
+            self.preset, root=self.options["root"], cache_dir=self.options.get("cache_dir"),
+            target_fraction=float(self.options["target_fraction"]), workers=self.options["workers"],
         )
         splits = {split: [LabeledImage(folder / path, label) for path, label in items]
                   for split, items in manifest.splits.items()}

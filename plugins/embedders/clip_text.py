@@ -23,18 +23,24 @@ _HOW = ("set [embedders.clip-text] weights = '/path/to/open_clip_checkpoint.bin'
 
 class ClipTextEmbedder(TextEmbedder):
     name = "clip-text"
+    OPTIONS = (
+        Option("weights", str, None, "a local open_clip checkpoint file (required offline)"),
+        Option("model", str, "ViT-B-32", "the open_clip architecture of the checkpoint"),
+        Option("device", str, "cpu", "where the text tower runs: cpu | cuda"),
+        Option("batch_size", int, 256, "texts per forward pass"),
+    )
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
-        weights = self.options.get("weights")
+        weights = self.options["weights"]
         if not weights:
             raise WeightsUnavailableError(f"clip-text: no CLIP weights configured; {_HOW}")
         self.weights = Path(weights).expanduser()
         if not self.weights.is_file():
             raise WeightsUnavailableError(f"clip-text: weights file {self.weights} not found; {_HOW}")
-        self.arch = str(self.options.get("model", "ViT-B-32"))
-        self.device = str(self.options.get("device", "cpu"))
-        self.batch_size = int(self.options.get("batch_size", 256))
+        self.arch = str(self.options["model"])
+        self.device = str(self.options["device"])
+        self.batch_size = int(self.options["batch_size"])
         self._model: Any = None
         self._tokenizer: Any = None
         self._dim: int | None = None
@@ -75,9 +81,4 @@ class ClipTextEmbedder(TextEmbedder):
 
 @hookimpl
 def ie_register_embedders(register):  # type: ignore[no-untyped-def]
-    register("clip-text", ClipTextEmbedder, help="open_clip text tower (option weights: a local checkpoint)", options=(
-        Option("weights", str, None, "a local open_clip checkpoint file (required offline)"),
-        Option("model", str, "ViT-B-32", "the open_clip architecture of the checkpoint"),
-        Option("device", str, "cpu", "where the text tower runs: cpu | cuda"),
-        Option("batch_size", int, 256, "texts per forward pass"),
-    ))
+    register("clip-text", ClipTextEmbedder, help="open_clip text tower (option weights: a local checkpoint)")

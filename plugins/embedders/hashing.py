@@ -36,9 +36,9 @@ class HashingEmbedder(TextEmbedder):
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
-        self._dim = int(self.options.get("dim", 384))
-        self.ngrams = tuple(int(n) for n in self.options.get("ngrams", (3, 4, 5)))
-        self.batch_size = int(self.options.get("batch_size", 4096))
+        self._dim = int(self.options["dim"])
+        self.ngrams = tuple(int(n) for n in self.options["ngrams"])
+        self.batch_size = int(self.options["batch_size"])
         if self._dim < 2 or not self.ngrams or min(self.ngrams) < 1:
             raise ValueError("hashing embedder: dim >= 2 and n-gram sizes >= 1 required")
 

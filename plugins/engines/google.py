@@ -99,7 +99,7 @@ class GoogleEngine(SearchEngine):
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
-        if "today" in self.options:
+        if self.options["today"] is not None:
             fixed = _date(self.options["today"])
             self.today = lambda: fixed
         self.check_available()
@@ -117,8 +117,8 @@ class GoogleEngine(SearchEngine):
             import httplib2
             from googleapiclient.discovery import build
 
-            http = self.options.get("http") or httplib2.Http(timeout=float(self.options.get("timeout", 30.0)))
-            client_options = {"api_endpoint": str(self.options["base_url"])} if self.options.get("base_url") else None
+            http = self.options["http"] or httplib2.Http(timeout=float(self.options["timeout"]))
+            client_options = {"api_endpoint": str(self.options["base_url"])} if self.options["base_url"] else None
             self._service = build(
                 "customsearch", "v1", developerKey=self.api_key, http=http, static_discovery=True,
                 cache_discovery=False, client_options=client_options,
@@ -133,7 +133,7 @@ class GoogleEngine(SearchEngine):
         start = (page - 1) * num + 1
         if start > 100 - num + 1:  # the API refuses start + num > 101
             return SearchPage([], has_more=False)
-        params = {k: self.options[k] for k in PASSTHROUGH if self.options.get(k) not in (None, "")}
+        params = {k: self.options[k] for k in PASSTHROUGH if self.options[k] not in (None, "")}
         request = self.service().cse().list(q=query, cx=self.cse_id, searchType="image", num=num, start=start, **params)
         try:
             data = request.execute(num_retries=0)

@@ -38,6 +38,13 @@ class LaionEngine(SearchEngine):
     OPTIONS = SearchEngine.OPTIONS + _http.HTTP_OPTIONS + (
         Option("url", str, None, "a clip-retrieval kNN service (default: $IE_LAION_URL)"),
         Option("index", str, None, "the service's index name (default: $IE_LAION_INDEX)"),
+        Option("modality", str, "image", "what the text is matched against: image | text"),
+        Option("oversample", float, 2.0, "result ids asked per image wanted (dead links and duplicates drop out)"),
+        Option("deduplicate", bool, True, "the service drops near-duplicate images"),
+        Option("use_safety_model", bool, True, "the service drops images its NSFW model flags"),
+        Option("use_violence_detector", bool, True, "the service drops images its violence model flags"),
+        Option("aesthetic_score", int, None, "the service favours images of this aesthetic score (e.g. 9)"),
+        Option("aesthetic_weight", float, 0.5, "how much the aesthetic score counts"),
     )
     QUOTAS = (Quota("laion", 10_000, 5.0, None, "self-hosted clip-retrieval backend only (public service down)"),)
 
@@ -56,8 +63,8 @@ class LaionEngine(SearchEngine):
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
-        url = self.options.get("url") or self.options.get("base_url") or os.environ.get("IE_LAION_URL")
-        index = self.options.get("index") or os.environ.get("IE_LAION_INDEX")
+        url = self.options["url"] or self.options["base_url"] or os.environ.get("IE_LAION_URL")
+        index = self.options["index"] or os.environ.get("IE_LAION_INDEX")
         missing = [name for name, value in (("url", url), ("index", index)) if not value]
         if missing:
             raise EngineUnavailableError(
@@ -75,17 +82,16 @@ class LaionEngine(SearchEngine):
 
     def payload(self, query: str, num_images: int) -> dict[str, Any]:
         o = self.options
-        oversample = max(1.0, float(o.get("oversample", 2)))
-        aesthetic = o.get("aesthetic_score", "")
+        oversample = max(1.0, float(o["oversample"]))
+        aesthetic = o["aesthetic_score"]
         return {
             "text": query, "image": None, "image_url": None, "embedding_input": None,
-            "modality": str(o.get("modality", "image")), "indice_name": self.index,
+            "modality": str(o["modality"]), "indice_name": self.index,
             "num_images": num_images, "num_result_ids": int(num_images * oversample), "use_mclip": False,
-            "deduplicate": _http.option_bool(o, "deduplicate", True),
-            "use_safety_model": _http.option_bool(o, "use_safety_model", True),
-            "use_violence_detector": _http.option_bool(o, "use_violence_detector", True),
+            "deduplicate": bool(o["deduplicate"]), "use_safety_model": bool(o["use_safety_model"]),
+            "use_violence_detector": bool(o["use_violence_detector"]),
             "aesthetic_score": "" if aesthetic in (None, "") else int(aesthetic),
-            "aesthetic_weight": float(o.get("aesthetic_weight", 0.5)),
+            "aesthetic_weight": float(o["aesthetic_weight"]),
         }
 
     def search_page(self, query: str, page: int, per_page: int) -> SearchPage:

@@ -176,13 +176,13 @@ class LocalEngine(SearchEngine):
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
-        path = self.options.get("path") or os.environ.get("IE_LOCAL_PATH")
+        path = self.options["path"] or os.environ.get("IE_LOCAL_PATH")
         if not path:
             raise EngineUnavailableError(self.name, "set option path (a folder of images or a .csv/.parquet table)")
         self.path = Path(str(path)).expanduser()
         if not self.path.exists():
             raise EngineUnavailableError(self.name, f"path {self.path} does not exist")
-        self.mode = str(self.options.get("mode") or ("clip" if self.options.get("clip_weights") else "bm25"))
+        self.mode = str(self.options["mode"] or ("clip" if self.options["clip_weights"] else "bm25"))
         if self.mode not in ("bm25", "clip"):
             raise EngineUnavailableError(self.name, f"mode must be bm25 or clip, not {self.mode!r}")
         self.items = scan_folder(self.path) if self.path.is_dir() else read_table(self.path)
@@ -221,7 +221,7 @@ class LocalEngine(SearchEngine):
             from ie_plugins.engines._local_clip import ClipIndex
 
             self._clip = ClipIndex(self.options, [item.file for item in self.items])
-        return self._clip.rank(query, min_similarity=float(self.options.get("min_similarity", -1.0)))
+        return self._clip.rank(query, min_similarity=float(self.options["min_similarity"]))
 
     # serving -------------------------------------------------------------------------------------
     def _url(self, i: int) -> str:
@@ -232,8 +232,8 @@ class LocalEngine(SearchEngine):
         with self._lock:
             if self._server is None:
                 files = {j: it.file for j, it in enumerate(self.items) if it.file is not None}
-                host = str(self.options.get("host", "127.0.0.1"))
-                self._server = _FileServer(files, host, int(self.options.get("port", 0)))
+                host = str(self.options["host"])
+                self._server = _FileServer(files, host, int(self.options["port"] or 0))
         return f"{self._server.base_url}/f/{i}/{urllib.parse.quote(item.file.name)}"
 
     def search_page(self, query: str, page: int, per_page: int) -> SearchPage:

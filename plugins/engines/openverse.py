@@ -75,7 +75,7 @@ class OpenverseEngine(SearchEngine):
 
     def __init__(self, options: Mapping[str, Any] | None = None, clock: Callable[[], float] = time.time):
         super().__init__(options)
-        self.base_url = str(self.options.get("base_url", BASE_URL)).rstrip("/")
+        self.base_url = str(self.options["base_url"] or BASE_URL).rstrip("/")
         self.client_id = get_secret("OPENVERSE_CLIENT_ID", self.options)
         self.client_secret = get_secret("OPENVERSE_CLIENT_SECRET", self.options)
         if bool(self.client_id) != bool(self.client_secret):
@@ -85,8 +85,10 @@ class OpenverseEngine(SearchEngine):
         if self.authenticated:
             self.max_per_page = self.authenticated_page_size  # type: ignore[misc]
             self.max_results = self.authenticated_page_size * MAX_PAGE_DEPTH  # type: ignore[misc]
-            if "rate_per_second" not in self.options:
-                self.rate_limiter = TokenBucket(self.authenticated_rate_per_second, float(self.options.get("burst", 10)))
+            if self.options["rate_per_second"] is None:
+                burst = self.options["burst"]
+                self.rate_limiter = TokenBucket(self.authenticated_rate_per_second,
+                                                float(burst if burst is not None else self.default_burst))
         self._clock = clock
         self._token: str | None = None
         self._token_expires = 0.0
@@ -127,7 +129,7 @@ class OpenverseEngine(SearchEngine):
         if page > MAX_PAGE_DEPTH:
             return SearchPage([], has_more=False)
         params: dict[str, Any] = {"q": query, "page": page, "page_size": page_size}
-        params.update({k: self.options[k] for k in PASSTHROUGH if self.options.get(k) not in (None, "")})
+        params.update({k: self.options[k] for k in PASSTHROUGH if self.options[k] not in (None, "")})
         if "license" not in params and self.options.get("licenses"):  # the run's --license families (same names)
             params["license"] = ",".join(f for f in self.options["licenses"] if f != "arr")
         url = f"{self.base_url}/v1/images/"

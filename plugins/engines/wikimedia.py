@@ -39,6 +39,8 @@ from ie_plugins.engines import _http
 API_URL = "https://commons.wikimedia.org/w/api.php"
 
 
+DEFAULT_THUMB_WIDTH = 500  # without --resize: a thumbnail step that serves 224-384 px training
+
 class WikimediaEngine(SearchEngine):
     """Commons File-namespace search with imageinfo; license from LicenseShortName, attribution from Artist."""
 
@@ -50,7 +52,8 @@ class WikimediaEngine(SearchEngine):
     default_burst: ClassVar[float] = 2.0
 
     OPTIONS = SearchEngine.OPTIONS + _http.HTTP_OPTIONS + (
-        Option("thumb_width", int, 500, "width of the thumbnail downloaded (rounded up to a standard step)"),
+        Option("thumb_width", int, None, "width of the thumbnail downloaded, rounded up to a standard step (default: "
+                                         "the step that serves the run's --resize, else 500)"),
         Option("filetype", str, "bitmap", "MediaWiki filetype filter"),
         Option("maxlag", int, 5, "MediaWiki maxlag, seconds"),
     )
@@ -68,16 +71,16 @@ class WikimediaEngine(SearchEngine):
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
-        self.base_url = str(self.options.get("base_url", API_URL))
-        if not (self.options.get("contact") or self.options.get("user_agent") or os.environ.get("IE_CONTACT")):
+        self.base_url = str(self.options["base_url"] or API_URL)
+        if not (self.options["contact"] or self.options["user_agent"] or os.environ.get("IE_CONTACT")):
             raise MissingCredentialsError(self.name, ["IE_CONTACT"], "Wikimedia's User-Agent policy asks every client "
                                           "for a contact: your e-mail or a URL (or option contact)")
-        width = int(self.options.get("thumb_width", 500))
-        if self.options.get("resize") and "thumb_width" not in self.options:
+        width = self.options["thumb_width"]
+        if width is None and self.options.get("resize"):  # "resize": a host key, the run's --resize
             # the run's shorter side: a 4:3 landscape needs 4/3 of it in width (the smallest step that serves it)
             width = math.ceil(int(self.options["resize"]) * 4 / 3)
-        self.thumb_width = standard_step(width)
-        self.filetype = str(self.options.get("filetype", "bitmap"))
+        self.thumb_width = standard_step(int(width if width is not None else DEFAULT_THUMB_WIDTH))
+        self.filetype = str(self.options["filetype"] or "")
         self._client = _http.make_client(self.options, on_limits=self.observe_limits)
         self._continue: dict[tuple[str, int, int], dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -89,7 +92,7 @@ class WikimediaEngine(SearchEngine):
             "gsrnamespace": 6, "gsrlimit": per_page, "prop": "imageinfo",
             "iiprop": "url|size|mime|extmetadata", "iiurlwidth": self.thumb_width,
             "iiextmetadatafilter": "LicenseShortName|LicenseUrl|Artist|ImageDescription|ObjectName|Credit",
-            "maxlag": self.options.get("maxlag", 5),
+            "maxlag": self.options["maxlag"],
         }
         with self._lock:
             cont = self._continue.pop((query, page, per_page), None)

@@ -92,11 +92,11 @@ class RayExecutor(Executor):
         ray = _ray()
         self._started_here = False
         if not ray.is_initialized():
-            address = self.options.get("address") or None
+            address = self.options["address"] or None
             kwargs: dict[str, Any] = {"namespace": NAMESPACE, "include_dashboard": False, "log_to_driver": False}
-            if address is None and self.options.get("num_cpus"):
+            if address is None and self.options["num_cpus"]:
                 kwargs["num_cpus"] = int(self.options["num_cpus"])
-            if self.options.get("runtime_env"):
+            if self.options["runtime_env"]:
                 kwargs["runtime_env"] = dict(self.options["runtime_env"])
             try:
                 ray.init(address=address, **kwargs)
@@ -104,7 +104,7 @@ class RayExecutor(Executor):
                 raise IEError(f"cannot reach the Ray cluster at {address!r}: {err} "
                               "(start it with `ray start --head`, or leave the address out for a local one)") from None
             self._started_here = True
-        self._task = ray.remote(num_cpus=float(self.options.get("cpus_per_task", 1)))(_apply)
+        self._task = ray.remote(num_cpus=float(self.options["cpus_per_task"]))(_apply)
         self._actor_class = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)(RateLimitActor)
         self._limiters: dict[str, ClusterRateLimiter] = {}
         self._id = uuid.uuid4().hex[:8]

@@ -50,7 +50,7 @@ class MetricsWriter(RunObserver):
             writer.writerows(rows)
 
     def _tensorboard(self, logdir: Path, step: int, scalars: dict[str, float]) -> None:
-        if self.options.get("tensorboard", True) is False or self._tb_failed:
+        if not self.options["tensorboard"] or self._tb_failed:
             return
         if self._tb is None:
             try:

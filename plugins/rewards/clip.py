@@ -26,24 +26,23 @@ if TYPE_CHECKING:  # pragma: no cover
 class CLIPReward(RewardFunction):
     name = "clip"
 
-    OPTIONS = (
-        Option("mode", str, "images", "images (kNN to the target in CLIP space) | text (zero-shot to the class names)"),
+    OPTIONS = RewardFunction.OPTIONS + (
+        Option("mode", str, "images", "images (kNN to the target in CLIP space) | labels (zero-shot to the class names)"),
         Option("k", int, 15, "neighbours in the target set"),
         Option("batch_size", int, 64, "images per CLIP forward pass"),
         Option("device", str, "auto", "auto | cpu | cuda"),
         Option("model", str, "RN50", "open_clip architecture"),
         Option("pretrained", str, "openai", "a pretrained tag or a local checkpoint file"),
         Option("templates", str, "openai", "zero-shot prompt templates: openai | simple"),
-        Option("top_n", int, 10, "a concept's reward: mean of its top-n image rewards"),
     )
 
     def __init__(self, options: dict[str, Any] | None = None):
         super().__init__(options)
-        self.mode = str(self.options.get("mode", "images"))
+        self.mode = str(self.options["mode"])
         if self.mode not in ("images", "labels"):
             raise IEError(f"clip reward: mode must be 'images' or 'labels', not {self.mode!r}")
-        self.k = int(self.options.get("k", 15))
-        self.batch_size = int(self.options.get("batch_size", 64))
+        self.k = int(self.options["k"])
+        self.batch_size = int(self.options["batch_size"])
         self._model: Any = None
         self._device = "cpu"
         self.reference: torch.Tensor | None = None  # target image features, or class text embeddings
@@ -52,9 +51,9 @@ class CLIPReward(RewardFunction):
     def _load(self) -> None:
 
         if self._model is None:
-            self._device = choose_device(str(self.options.get("device", "auto")))
+            self._device = choose_device(str(self.options["device"]))
             self._model, self._preprocess, self._tokenizer = load_open_clip(
-                str(self.options.get("model", "RN50")), self.options.get("pretrained", "openai"), self._device)
+                str(self.options["model"]), self.options["pretrained"], self._device)
 
     def embed_images(self, paths: Sequence[Path]) -> torch.Tensor:
         """L2-normalised CLIP image embeddings (batched, no grad, memoised per path)."""
@@ -83,7 +82,7 @@ class CLIPReward(RewardFunction):
 
             if not class_names:
                 raise IEError("clip reward in mode 'labels' needs the target's class names (a labeled target)")
-            templates = SIMPLE_IMAGENET_TEMPLATES if self.options.get("templates") == "simple" else OPENAI_IMAGENET_TEMPLATES
+            templates = SIMPLE_IMAGENET_TEMPLATES if self.options["templates"] == "simple" else OPENAI_IMAGENET_TEMPLATES
             names = [n.replace("_", " ") for n in class_names]
             self.reference = build_zero_shot_classifier(self._model, self._tokenizer, names, templates,
                                                         device=self._device).T.float().cpu()

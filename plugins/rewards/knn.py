@@ -45,13 +45,12 @@ if TYPE_CHECKING:  # pragma: no cover
 class KNNReward(RewardFunction):
     name = "knn"
 
-    OPTIONS = (
+    OPTIONS = RewardFunction.OPTIONS + (
         Option("k", int, 15, "neighbours in the target set (paper: 15)"),
         Option("chunk_size", int, 4096, "images scored per matrix product"),
         Option("device", str, "cpu", "where the similarity runs"),
         Option("backend", str, "torch", "torch | faiss"),
         Option("center", bool, False, "subtract the target mean before the cosine"),
-        Option("top_n", int, 10, "a concept's reward: mean of its top-n image rewards"),
         Option("background_k", int, 50, "neighbours among the background images, when the run gives them"),
         Option("background_drop", float, 0.25, "share of the background most similar to the target left out "
                                                 "(contrast = knn)"),
@@ -62,21 +61,21 @@ class KNNReward(RewardFunction):
 
     def __init__(self, options: dict[str, Any] | None = None):
         super().__init__(options)
-        self.k = int(self.options.get("k", 15))
-        self.chunk_size = int(self.options.get("chunk_size", 4096))
-        self.device = str(self.options.get("device", "cpu"))
-        self.backend = str(self.options.get("backend", "torch"))
-        self.center = bool(self.options.get("center", False))
+        self.k = int(self.options["k"])
+        self.chunk_size = int(self.options["chunk_size"])
+        self.device = str(self.options["device"])
+        self.backend = str(self.options["backend"])
+        self.center = bool(self.options["center"])
         self._mean: torch.Tensor | None = None
         self.target_features: torch.Tensor | None = None
         self._featurizer_id: str | None = None
-        self.background_k = int(self.options.get("background_k", 50))
-        self.background_drop = float(self.options.get("background_drop", 0.25))
-        self.contrast = str(self.options.get("contrast", "classifier"))
+        self.background_k = int(self.options["background_k"])
+        self.background_drop = float(self.options["background_drop"])
+        self.contrast = str(self.options["contrast"])
         if self.contrast not in CONTRASTS:
             raise IEError(f"knn reward: contrast {self.contrast!r} is not one of {', '.join(CONTRASTS)}")
-        self.classifier_c = float(self.options.get("classifier_c", 1.0))
-        self.seed = int(self.options.get("seed", 0) or 0)
+        self.classifier_c = float(self.options["classifier_c"])
+        self.seed = int(self.options["seed"] or 0)
         self.background_features: torch.Tensor | None = None
         self.classifier: TargetVsWebClassifier | None = None
         self._background_index: dict[Path, int] = {}

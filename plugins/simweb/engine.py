@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ie.api import Concept, Hit, SearchEngine, SearchPage
+from ie_plugins.simweb.options import ENGINE_OPTIONS
 from ie_plugins.simweb.server import BROKEN_KINDS, SimWebServer, get_server
 from ie_plugins.simweb.world import TEST_BASE, TRAIN_BASE, World, get_world, slug_of
 
@@ -35,19 +36,20 @@ class SimWebEngine(SearchEngine):
     default_rate_per_second: ClassVar[float] = 1000.0
     default_burst: ClassVar[float] = 1000.0
     serves_private_urls: ClassVar[bool] = True
+    OPTIONS = ENGINE_OPTIONS
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
         self.seed = self.world.config.seed
         self.image_size = self.world.config.image_size
-        self.noise = float(self.options.get("noise", 0.25))
-        self.broken_rate = float(self.options.get("broken_rate", 0.05))
+        self.noise = float(self.options["noise"])
+        self.broken_rate = float(self.options["broken_rate"])
         if self.noise < 0 or self.broken_rate < 0 or self.noise + self.broken_rate > 1:
             raise ValueError("simweb: noise and broken_rate must be >= 0 and sum to at most 1")
-        self.results_per_query = min(PER_QUERY_SPAN, int(self.options.get("results_per_query", 500)))
-        self.leaks_per_query = int(self.options.get("leaks_per_query", 2))
-        self._port = self.options.get("port")
-        self.answer_all = bool(self.options.get("answer_all", False))
+        self.results_per_query = min(PER_QUERY_SPAN, int(self.options["results_per_query"]))
+        self.leaks_per_query = int(self.options["leaks_per_query"])
+        self._port = self.options["port"]
+        self.answer_all = bool(self.options["answer_all"])
 
     @property
     def world(self) -> World:

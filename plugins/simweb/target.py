@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ie.api import LabeledImage, TargetData, TargetDataset, cache_dir, write_atomic
+from ie_plugins.simweb.options import TARGET_OPTIONS
 from ie_plugins.simweb.render import appearance_from_slug, render_jpeg
 from ie_plugins.simweb.world import TARGETS, TEST_BASE, TRAIN_BASE, VAL_BASE, World, get_world
 
-SPLITS = {"train": (TRAIN_BASE, 40), "val": (VAL_BASE, 10), "test": (TEST_BASE, 20)}
+SPLITS = {"train": TRAIN_BASE, "val": VAL_BASE, "test": TEST_BASE}  # image counts: options n_train, n_val, n_test
 
 
 def default_cache_dir() -> Path:
@@ -28,6 +29,7 @@ class SimWebTarget(TargetDataset):
     ``n_train`` (40), ``n_val`` (10), ``n_test`` (20) images per class."""
 
     name: ClassVar[str] = "simweb"
+    OPTIONS = TARGET_OPTIONS
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         options = dict(options or {})
@@ -36,7 +38,7 @@ class SimWebTarget(TargetDataset):
             options["target"] = spec.split(":", 1)[1]
         super().__init__(options)
         self.world: World = get_world(self.options)
-        self.counts = {split: int(self.options.get(f"n_{split}", n)) for split, (_, n) in SPLITS.items()}
+        self.counts = {split: int(self.options[f"n_{split}"]) for split in SPLITS}
 
     @classmethod
     def accepts(cls, spec: str) -> bool:
@@ -56,7 +58,7 @@ class SimWebTarget(TargetDataset):
     def load(self) -> TargetData:
         classes = self.world.class_concepts()
         splits: dict[str, list[LabeledImage]] = {}
-        for split, (base, _) in SPLITS.items():
+        for split, base in SPLITS.items():
             splits[split] = [
                 LabeledImage(self.root / split / f"{label:02d}-{concept.id[4:]}" / f"{i:04d}.jpg", label)
                 for label, concept in enumerate(classes)
@@ -75,7 +77,7 @@ class SimWebTarget(TargetDataset):
         """Write the missing files, each atomically (temp file + rename): safe to interrupt or run concurrently."""
         config = self.world.config
         for split, items in splits.items():
-            base = SPLITS[split][0]
+            base = SPLITS[split]
             for item in items:
                 if item.path.exists():
                     continue

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from ie.api import Concept, Vocabulary
+from ie_plugins.simweb.options import WORLD_OPTIONS
 from ie_plugins.simweb.world import World, get_world
 
 
@@ -13,6 +14,7 @@ class SimWebVocabulary(Vocabulary):
     """All world concepts (2,880 by default) in a stable order. Options: ``seed``, ``n_concepts``, ``target``."""
 
     name: ClassVar[str] = "simweb"
+    OPTIONS = WORLD_OPTIONS
 
     @property
     def world(self) -> World:

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ie.api import Concept
+from ie.api import Concept, with_defaults
+from ie_plugins.simweb.options import WORLD_OPTIONS
 from ie_plugins.simweb.render import BACKGROUNDS, COLOURS, PATTERNS, SHAPES, Appearance, appearance_from_slug
 
 VOCABULARY = "simweb"
@@ -120,15 +121,15 @@ class WorldConfig:
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any] | None) -> WorldConfig:
-        options = options or {}
-        seed = int(options.get("seed", 0) or 0)
-        target = str(options.get("target") or definition_of(options.get("target_spec")) or DEFAULT_TARGET)
+        options = with_defaults(WORLD_OPTIONS, options)
+        seed = int(options.get("seed") or 0)  # a host key: the run's seed
+        target = str(options["target"] or definition_of(options.get("target_spec")) or DEFAULT_TARGET)
         if target not in TARGETS:
             raise ValueError(f"simweb: unknown target {target!r}; choose one of {', '.join(sorted(TARGETS))}")
-        image_size = int(options.get("image_size", 64) or 64)
+        image_size = int(options["image_size"])
         if not 8 <= image_size <= 1024:
             raise ValueError(f"simweb: image_size must be between 8 and 1024 pixels, not {image_size}")
-        n = int(options.get("n_concepts") or len(all_appearances()))
+        n = int(options["n_concepts"])
         return cls(
             seed=seed,
             n_concepts=max(len(TARGETS[target].classes), min(n, len(all_appearances()))),

@@ -38,8 +38,8 @@ class SSLPlugin(SSLMethod):
 
     @property
     def opts(self) -> dict[str, Any]:
-        """The defaults with the user's (and the trainer's) options over them."""
-        return {**self.DEFAULTS, **self.options}
+        """The options: :attr:`DEFAULTS` (declared as :attr:`OPTIONS`) with the user's and the trainer's over them."""
+        return self.options
 
     @abstractmethod
     def views(self, image_size: int, min_scale: float) -> tuple[Callable[[Image.Image], torch.Tensor],
@@ -72,7 +72,7 @@ def _ssl_module() -> type[torch.nn.Module]:
         def __init__(self, backbone: torch.nn.Module, opts: Mapping[str, Any]) -> None:
             super().__init__()
             self.backbone = backbone
-            self.freeze_bn_stats = bool(opts.get("freeze_bn_stats", False))
+            self.freeze_bn_stats = bool(opts["freeze_bn_stats"])
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.backbone(x)
@@ -143,7 +143,7 @@ def build_optimizer(
     from lightly.utils.scheduler import CosineWarmupScheduler
 
     lr = float(opts["base_lr"]) * batch_size / 256
-    groups = parameter_groups(model, float(opts["weight_decay"]), lr, float(opts.get("backbone_lr_scale", 1.0)))
+    groups = parameter_groups(model, float(opts["weight_decay"]), lr, float(1.0 if opts["backbone_lr_scale"] is None else opts["backbone_lr_scale"]))
     name = str(opts["optimizer"]).lower()
     if name == "lars":
         optimizer: torch.optim.Optimizer = LARS(groups, lr=lr, momentum=float(opts["momentum_sgd"]))
@@ -155,5 +155,5 @@ def build_optimizer(
         raise ValueError(f"unknown optimizer {name!r}; use lars, sgd or adamw")
     warmup = int(round(float(opts["warmup_fraction"]) * total_steps))
     scheduler = CosineWarmupScheduler(optimizer, warmup_epochs=warmup, max_epochs=max(total_steps, 1),
-                                      end_value=float(opts.get("final_lr_fraction", 0.0)))
+                                      end_value=float(opts["final_lr_fraction"]))
     return optimizer, scheduler

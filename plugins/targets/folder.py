@@ -47,13 +47,18 @@ def _bucket(root: Path, path: Path) -> float:
 
 class FolderTarget(TargetDataset):
     name = "folder"
+    OPTIONS = (
+        Option("path", str, None, "the image folder (default: the target spec itself)"),
+        Option("val_fraction", float, 0.1, "share of each class held out for validation (when no val/ folder)"),
+        Option("test_fraction", float, 0.2, "share of each class held out for test (when no test/ folder)"),
+    )
 
     @classmethod
     def accepts(cls, spec: str) -> bool:
         return Path(spec).expanduser().is_dir()
 
     def load(self) -> TargetData:
-        spec = self.options.get("path") or self.options.get("name")
+        spec = self.options["path"] or self.options.get("name")
         if not spec or not Path(str(spec)).expanduser().is_dir():
             raise IEError(f"folder target: {spec!r} is not a directory")
         root = Path(str(spec)).expanduser().resolve()
@@ -63,8 +68,8 @@ class FolderTarget(TargetDataset):
             test = _read_layout(root / "test", names or None)[0] if (root / "test").is_dir() else []
         else:
             items, names = _read_layout(root)
-            val_frac = float(self.options.get("val_fraction", 0.1))
-            test_frac = float(self.options.get("test_fraction", 0.2))
+            val_frac = float(self.options["val_fraction"])
+            test_frac = float(self.options["test_fraction"])
             train, val, test = [], [], []
             for item in items:
                 b = _bucket(root, item.path)
@@ -76,8 +81,4 @@ class FolderTarget(TargetDataset):
 
 @hookimpl
 def ie_register_targets(register: Any) -> None:
-    register("folder", FolderTarget, help="an image folder: class sub-folders = labels, flat = unlabeled", options=(
-        Option("path", str, None, "the image folder (default: the target spec itself)"),
-        Option("val_fraction", float, 0.1, "share of each class held out for validation (when no val/ folder)"),
-        Option("test_fraction", float, 0.2, "share of each class held out for test (when no test/ folder)"),
-    ))
+    register("folder", FolderTarget, help="an image folder: class sub-folders = labels, flat = unlabeled")

@@ -40,6 +40,9 @@ def _offline() -> bool:
 class TorchvisionTarget(TargetDataset):
     """One torchvision dataset; subclasses per name are registered below."""
 
+    OPTIONS = (Option("download", bool, True, "let torchvision download the files when missing (never when "
+                                              "IE_OFFLINE or HF_HUB_OFFLINE is set)"),)
+
     name: ClassVar[str] = ""
 
     def _open(self, root: Path, split_kwargs: dict[str, Any]) -> Any:
@@ -50,7 +53,7 @@ class TorchvisionTarget(TargetDataset):
         try:
             return cls(str(root), **split_kwargs, **extra, download=False)
         except (RuntimeError, FileNotFoundError) as missing:
-            if _offline() or not self.options.get("download", True):
+            if _offline() or not self.options["download"]:
                 raise IEError(
                     f"target {self.name}: dataset files not found under {root} and downloads are off "
                     f"(offline). Run once online, or place torchvision's {cls_name} files there ({missing})"
@@ -108,5 +111,4 @@ def _target_class(name: str) -> type[TorchvisionTarget]:
 def ie_register_targets(register: Any) -> None:
     for name, (cls_name, _, _) in DATASETS.items():
         register(name, _target_class(name), help=f"torchvision {cls_name}, materialised as image files",
-                 options=(Option("download", bool, True, "let torchvision download the files when missing "
-                                                         "(never when IE_OFFLINE or HF_HUB_OFFLINE is set)"),))
+                 options=TorchvisionTarget.OPTIONS)

@@ -46,15 +46,19 @@ class AdjectiveDescriptors(DescriptorProvider):
     """Options: ``groups`` (subset of :data:`ADJECTIVES` keys), ``salt`` (changes every choice)."""
 
     name = "adjectives"
+    OPTIONS = (
+        Option("groups", list, None, f"adjective groups to draw from (default: all of {', '.join(ADJECTIVES)})"),
+        Option("salt", str, "", "changes which adjectives a concept gets, deterministically"),
+    )
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
-        groups = self.options.get("groups") or list(ADJECTIVES)
+        groups = self.options["groups"] or list(ADJECTIVES)
         unknown = set(groups) - set(ADJECTIVES)
         if unknown:
             raise ValueError(f"unknown adjective groups {sorted(unknown)}; known: {sorted(ADJECTIVES)}")
         self.groups = [ADJECTIVES[g] for g in groups]
-        self.salt = str(self.options.get("salt", ""))
+        self.salt = str(self.options["salt"])
 
     def descriptors(self, concept: Concept, n: int) -> list[str]:
         seed = _seed(concept, self.salt)
@@ -77,10 +81,16 @@ class LLMDescriptors(DescriptorProvider):
     ``max_new_tokens`` (4), ``temperature`` (0.9), ``seed`` (0)."""
 
     name = "llm"
+    OPTIONS = (
+        Option("model_path", str, None, "a local Hugging Face text-generation model folder (required)"),
+        Option("device", str, "cpu", "where the model runs: cpu | cuda"),
+        Option("max_new_tokens", int, 4, "tokens generated per descriptor"),
+        Option("temperature", float, 0.9, "sampling temperature"),
+    )
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
-        if not self.options.get("model_path"):
+        if not self.options["model_path"]:
             raise WeightsUnavailableError(
                 "descriptors 'llm' needs option model_path: a local transformers model folder "
                 "(the paper used GPT-J-6B); use descriptors 'adjectives' to run without one")
@@ -94,7 +104,7 @@ class LLMDescriptors(DescriptorProvider):
                 raise WeightsUnavailableError(f"descriptors 'llm' needs transformers installed: {err}") from err
             try:
                 self._pipe = pipeline("text-generation", model=str(self.options["model_path"]),
-                                      device=self.options.get("device", "cpu"), model_kwargs={"local_files_only": True})
+                                      device=self.options["device"], model_kwargs={"local_files_only": True})
             except Exception as err:  # noqa: BLE001 - any load failure means these weights are unusable
                 raise WeightsUnavailableError(f"descriptors 'llm': cannot load {self.options['model_path']}: {err}") from err
         return self._pipe
@@ -102,11 +112,11 @@ class LLMDescriptors(DescriptorProvider):
     def descriptors(self, concept: Concept, n: int) -> list[str]:
         from transformers import set_seed
 
-        set_seed(int(self.options.get("seed", 0)) + _seed(concept) % 2**31)
+        set_seed(int(self.options.get("seed") or 0) + _seed(concept) % 2**31)
         outs = self._pipeline()(
             LLM_PROMPT.format(concept=concept.name), do_sample=True, num_return_sequences=max(2 * n, 1),
-            max_new_tokens=int(self.options.get("max_new_tokens", 4)),
-            temperature=float(self.options.get("temperature", 0.9)), return_full_text=False)
+            max_new_tokens=int(self.options["max_new_tokens"]),
+            temperature=float(self.options["temperature"]), return_full_text=False)
         return parse_completions([o["generated_text"] for o in outs], concept, n)
 
 
@@ -123,13 +133,5 @@ def parse_completions(completions: list[str], concept: Concept, n: int) -> list[
 
 @hookimpl
 def ie_register_descriptors(register):  # type: ignore[no-untyped-def]
-    register("adjectives", AdjectiveDescriptors, help="curated visual adjectives (offline)", options=(
-        Option("groups", list, None, f"adjective groups to draw from (default: all of {', '.join(ADJECTIVES)})"),
-        Option("salt", str, "", "changes which adjectives a concept gets, deterministically"),
-    ))
-    register("llm", LLMDescriptors, help="a local language model proposes descriptors (option model_path)", options=(
-        Option("model_path", str, None, "a local Hugging Face text-generation model folder (required)"),
-        Option("device", str, "cpu", "where the model runs: cpu | cuda"),
-        Option("max_new_tokens", int, 4, "tokens generated per descriptor"),
-        Option("temperature", float, 0.9, "sampling temperature"),
-    ))
+    register("adjectives", AdjectiveDescriptors, help="curated visual adjectives (offline)")
+    register("llm", LLMDescriptors, help="a local language model proposes descriptors (option model_path)")

@@ -50,7 +50,7 @@ class FileVocabulary(Vocabulary):
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
-        if not self.options.get("path"):
+        if not self.options["path"]:
             raise PluginError("vocabulary 'file' needs option path (a .txt, .csv or .tsv file of concepts)")
         self.path = Path(self.options["path"]).expanduser()
         self._concepts: list[Concept] | None = None

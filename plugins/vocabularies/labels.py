@@ -25,6 +25,9 @@ class LabelsVocabulary(Vocabulary):
     """Options: ``class_names`` (required), ``category`` (optional)."""
 
     name = "labels"
+    OPTIONS = (
+        Option("category", str, "", "a word appended to every class name (e.g. 'bird')"),
+    )
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
@@ -34,7 +37,7 @@ class LabelsVocabulary(Vocabulary):
         self.class_names = [str(n).replace("_", " ").strip() for n in names if str(n).strip()]
         if not self.class_names:
             raise PluginError("vocabulary 'labels' needs class_names (the target's classes; label-set mode)")
-        self.category = str(self.options.get("category") or "").strip()
+        self.category = str(self.options["category"] or "").strip()
         self._concepts: list[Concept] | None = None
 
     def concepts(self) -> Sequence[Concept]:
@@ -50,5 +53,4 @@ class LabelsVocabulary(Vocabulary):
 
 @hookimpl
 def ie_register_vocabularies(register):  # type: ignore[no-untyped-def]
-    register("labels", LabelsVocabulary, help="the target's class names (label-set mode; options class_names, category)",
-             options=(Option("category", str, "", "a word appended to every class name (e.g. 'bird')"),))
+    register("labels", LabelsVocabulary, help="the target's class names (label-set mode; options class_names, category)")

@@ -63,9 +63,9 @@ class WordNetVocabulary(Vocabulary):
 
     def concepts(self) -> Sequence[Concept]:
         if self._concepts is None:
-            path = self.options.get("path")
+            path = self.options["path"]
             concepts: Sequence[Concept] = load_concepts(str(path) if path else None)
-            limit = self.options.get("limit")
+            limit = self.options["limit"]
             self._concepts = concepts[: int(limit)] if limit else concepts
         return self._concepts
 

@@ -132,3 +132,55 @@ def test_a_typo_in_a_core_options_table_is_an_error_naming_the_nearest_key(table
     check_option_tables(ExploreConfig(options={table: {name: {nearest_key: 2}}}), get_plugin_manager())  # the right one
     with pytest.raises(IEError, match="must be"):  # and a value of the wrong type
         check_option_tables(ExploreConfig(options={table: {name: {nearest_key: "many"}}}), get_plugin_manager())
+
+
+# --- one road: declared defaults are filled in one place (ie.api.with_defaults), and nowhere else ----------------
+
+def test_every_declared_default_reaches_the_plugin_the_same_way_by_the_registry_and_by_its_class(manager):
+    """``manager.create`` (every command's road) and a direct ``Class(options)`` (library use) give a plugin the
+    same options: its declared defaults with what was given over them."""
+    from ie_plugins.rewards.knn import KNNReward
+
+    by_road = manager.create("reward", "knn", {"k": 5, "seed": 7})
+    direct = KNNReward({"k": 5, "seed": 7})
+    declared = {o.name: o.default for o in KNNReward.OPTIONS}
+    assert by_road.options == direct.options == {**declared, "k": 5, "seed": 7}
+    assert by_road.options["top_n"] == 10  # RewardFunction's own option, declared once for every reward
+
+
+def test_a_typed_plugin_reads_each_declared_default_without_a_fallback_of_its_own():
+    """No ``options.get("key", default)`` in ie/ or plugins/: a default lives in the plugin's ``Option`` only, so
+    the one ``ie plugins`` shows is the one that runs. (Host keys such as ``name`` or ``seed`` may be read with
+    ``.get(key)``: library users may leave them out.)"""
+    import ast
+
+    offenders = []
+    for path in [*sorted((REPO / "ie").rglob("*.py")), *sorted((REPO / "plugins").rglob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+                    and len(node.args) == 2 and isinstance(node.args[0], ast.Constant)):
+                owner = node.func.value
+                name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+                if name in ("options", "opts", "o"):
+                    offenders.append(f"{path.relative_to(REPO)}:{node.lineno}: {ast.unparse(node)}")
+    assert offenders == []
+
+
+@pytest.mark.parametrize("kind, name, key", [
+    ("engine", "wikimedia", "thumb_width"),      # unset: the step serving --resize
+    ("engine", "openverse", "rate_per_second"),  # unset: the published limit for the credentials
+    ("engine", "simweb", "target"),              # unset: the run's target
+    ("ssl", "mocov3", "backbone_lr_scale"),      # unset: the fine-tuning mode's
+])
+def test_options_whose_default_follows_the_run_are_declared_unset(manager, kind, name, key):
+    """An option whose default depends on the run is declared with ``None`` (unset), so filling defaults never
+    hides whether the user set it."""
+    schema = {o.name: o for o in manager.registry(kind).get(name).options}
+    assert schema[key].default is None
+
+
+def test_the_run_target_reaches_simweb_when_its_own_target_option_is_unset(manager):
+    engine = manager.create("engine", "simweb", {"target_spec": "simweb:warm-dotted"})
+    assert engine.world.config.target == "warm-dotted"
+    engine = manager.create("engine", "simweb", {"target_spec": "simweb:warm-dotted", "target": "night-checkered"})
+    assert engine.world.config.target == "night-checkered"

@@ -39,7 +39,7 @@ class TestLaionContract(EngineContract):
 
 @pytest.fixture
 def engine(knn, fake_clock):
-    e = LaionEngine({"url": knn.url + "/", "index": "laion5B-L-14", "use_safety_model": "false"})
+    e = LaionEngine({"url": knn.url + "/", "index": "laion5B-L-14", "use_safety_model": False})
     e.rate_limiter = TokenBucket(1.0, 1.0, clock=fake_clock, sleep=fake_clock.sleep)
     yield e
     e.close()

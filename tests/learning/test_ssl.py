@@ -169,10 +169,10 @@ def test_the_trainer_puts_only_declared_options_into_ssl_plugins(tmp_path: Path,
     the method's registration declares, for every typed SSL plugin: a new undeclared key fails here."""
     from ie.api import check_options
     from ie.host.manager import get_plugin_manager
-    from ie.learning.train import GENTLE_FINETUNE
+    from ie.learning.train import FULL_FINETUNE, GENTLE_FINETUNE
 
     base = {o.name for o in SSLMethod.OPTIONS}
-    assert set(GENTLE_FINETUNE) <= base
+    assert set(GENTLE_FINETUNE) == set(FULL_FINETUNE) <= base
     registrations = [r for r in get_plugin_manager().registry("ssl") if r.options is not None]
     assert {"mocov3", "simsiam"} <= {r.name for r in registrations}
     for registration in registrations:
@@ -180,8 +180,10 @@ def test_the_trainer_puts_only_declared_options_into_ssl_plugins(tmp_path: Path,
         assert base <= declared, registration.name  # typed SSL plugins extend SSLMethod.OPTIONS
         given = dict(METHODS[registration.name][1]) if registration.name in METHODS else {}
         method = get_plugin_manager().create("ssl", registration.name, given)
+        before = dict(method.options)
+        assert {k: before[k] for k in GENTLE_FINETUNE} == dict.fromkeys(GENTLE_FINETUNE)  # unset: the mode decides
         _trainer(method, tmp_path / registration.name / finetune, finetune=finetune)
-        added = set(method.options) - set(given)
-        assert added == (set(GENTLE_FINETUNE) if finetune == "gentle" else set()), (registration.name, added)
+        changed = {k: v for k, v in method.options.items() if before.get(k, object()) != v}
+        assert changed == (GENTLE_FINETUNE if finetune == "gentle" else FULL_FINETUNE), (registration.name, changed)
         assert set(method.options) <= declared, (registration.name, set(method.options) - declared)
         check_options("ssl", registration.name, registration.options, method.options)
