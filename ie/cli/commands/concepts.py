@@ -20,8 +20,9 @@ def register(app: typer.Typer) -> None:
 
 def _vocabulary(name: str, options: dict[str, Any]) -> Any:
     from ie.host.manager import get_plugin_manager
+    from ie.loop.session import host_options
 
-    return get_plugin_manager().create("vocabulary", name, options)
+    return get_plugin_manager().create("vocabulary", name, {**host_options(0), **options})
 
 
 OPTION_HELP = "Vocabulary option key=value (repeatable), e.g. path=concepts.txt or class_names='[\"rose\"]'."
@@ -94,6 +95,7 @@ def concepts_explain(
     from ie.api import IEError
     from ie.concepts import ConceptBrain, embed_vocabulary
     from ie.host.manager import get_plugin_manager
+    from ie.loop.session import host_options
     from ie.store import RunStore
     from ie.store.reads import stored_concepts
 
@@ -107,16 +109,18 @@ def concepts_explain(
     if state is None:
         raise IEError(f"{run_dir} has no concept-brain state yet (it is saved after the first estimate stage)")
     manager = get_plugin_manager()
+    tables = config.get("options") or {}
+    host = host_options(int(config.get("seed") or 0))  # what the run gave every plugin
     vocab_name = config.get("vocab") or (concepts[0].vocabulary if concepts else "")
     vocabulary: Any = _StoredVocabulary(vocab_name, concepts)
     try:  # the plugin's own vocabulary object names the embedding cache file the run used
-        plugin_vocab = manager.create("vocabulary", vocab_name, dict(config.get("options", {}).get("vocabulary", {}).get(vocab_name, {})))
+        plugin_vocab = manager.create("vocabulary", vocab_name, {**host, **tables.get("vocabulary", {}).get(vocab_name, {})})
         if [c.id for c in plugin_vocab.concepts()] == [c.id for c in concepts]:
             vocabulary = plugin_vocab
     except Exception:  # noqa: BLE001 - e.g. labels needs the target's class names: use the stored concepts
         pass
     embedder_name = config.get("embedder", "hashing")
-    embedder = manager.create("embedder", embedder_name, dict(config.get("options", {}).get("embedder", {}).get(embedder_name, {})))
+    embedder = manager.create("embedder", embedder_name, {**host, **tables.get("embedder", {}).get(embedder_name, {})})
     from ie.progress import progress_bar
 
     with progress_bar(f"embedding {len(vocabulary):,} concepts (once)", len(vocabulary)) as bar:

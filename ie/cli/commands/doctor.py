@@ -179,6 +179,18 @@ def check_reachability(timeout: float = 5.0) -> list[Check]:
     return checks
 
 
+def project_seed(config: Optional[Path] = None) -> int:
+    """The project config's ``seed`` (0 without one): the host option a run gives every plugin."""
+    from ie.config import read_toml
+
+    file = config or Path("ie.toml")
+    if not file.exists():
+        return 0
+    data = read_toml(file)
+    seed = data.get("explore", data).get("seed", 0)
+    return seed if isinstance(seed, int) else 0
+
+
 def project_engine_options(config: Optional[Path] = None) -> dict[str, dict[str, Any]]:
     """The ``[options.engine.<name>]`` tables of the project config a run reads (``--config``, default ./ie.toml
     when it exists), as they are: doctor checks keys, not the rest of the run's settings."""
@@ -210,13 +222,14 @@ def _error_detail(err: Exception) -> str:
     return str(err).removeprefix(f"{getattr(err, 'engine', '')}: ")
 
 
-def check_keys(options: Optional[Mapping[str, Mapping[str, Any]]] = None) -> list[Check]:
+def check_keys(options: Optional[Mapping[str, Mapping[str, Any]]] = None, seed: int = 0) -> list[Check]:
     """``--online``: each engine whose required secrets are all set is built as a run builds it (its options,
     the user's [secrets]) and asked its one :meth:`~ie.api.SearchEngine.check_access` call. An engine that needs
     no key, or misses one (reported offline, by variable), makes no call. No row holds a secret's value."""
-    from ie.api import AuthError, EngineError, IEError, QuotaExceededError, cache_dir
+    from ie.api import AuthError, EngineError, IEError, QuotaExceededError
     from ie.config import secrets_status, user_secrets
     from ie.host.manager import get_plugin_manager
+    from ie.loop.session import host_options
 
     manager = get_plugin_manager()
     secrets = user_secrets()
@@ -233,7 +246,7 @@ def check_keys(options: Optional[Mapping[str, Mapping[str, Any]]] = None) -> lis
         engine = None
         try:
             table = dict((options or {}).get(name, {}))
-            engine = manager.create("engine", name, {"cache_dir": str(cache_dir()), **table, "secrets": secrets})
+            engine = manager.create("engine", name, {**host_options(seed), **table, "secrets": secrets})
             engine.check_access()
         except AuthError as err:
             status, detail, fix = FAIL, f"refused: {_error_detail(err)}", f"check {keys}: the service refused it"
@@ -260,7 +273,7 @@ def run_checks(run_dir: Path, online: bool, config: Optional[Path] = None) -> li
               *check_weights(), *check_scaling()]
     if online:
         checks += check_reachability()
-        checks += check_keys(project_engine_options(config))
+        checks += check_keys(project_engine_options(config), project_seed(config))
     return checks
 
 

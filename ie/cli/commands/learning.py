@@ -99,7 +99,9 @@ def register(app: typer.Typer) -> None:
                 raise IEError(f"no images under {images}")
             if latest_checkpoint(out) is not None and not resume:
                 raise IEError(f"{out} already holds checkpoints; pass --resume to continue, or choose another --out")
-            method = get_plugin_manager().create("ssl", ssl, parse_options(option))
+            from ie.loop.session import host_options
+
+            method = get_plugin_manager().create("ssl", ssl, {**host_options(seed), **parse_options(option)})
             distributed.init_from_env(device)
             trainer = Trainer(method, arch, image_size=image_size, batch_size=batch_size, checkpoint_dir=out,
                               device=device, seed=seed, num_workers=workers, checkpoint_every=checkpoint_every,
