@@ -193,6 +193,12 @@ class SearchEngine(ABC):
             self.rate_limiter.acquire()
             self.search_page("photo", 1, 1)
 
+    def serve(self) -> None:
+        """Start whatever serves this engine's hit URLs, for engines that serve them from this machine
+        (``serves_private_urls``: simweb, local). The download stage calls it before fetching, so hits an earlier
+        process found (a run stopped after its search stage, then ``ie resume``) answer at the same address.
+        Such an engine serves on a port it derives the same way in every process. Default: nothing to start."""
+
     def close(self) -> None:
         """Release connections. Called by the host when the engine is no longer needed."""
 

@@ -28,6 +28,8 @@ class DownloadStage:
         urls = list(dict.fromkeys(url for url, _ in hits if url not in done))
         # engines that serve from this machine (simweb, local) may be fetched on loopback, nothing else may
         private_engines = {name for name, e in ctx.session.engines.items() if e.serves_private_urls}
+        for name in sorted(private_engines & {engine for _, engine in hits}):
+            ctx.session.engines[name].serve()  # hits found by an earlier process (ie resume) answer again
         allowed = {host_port(url) for url, engine in hits if engine in private_engines}
         options = DownloadOptions(resize_shorter=cfg.resize or None, allowed_hosts=frozenset(allowed),
                                   allow_private_hosts=cfg.allow_private_hosts,

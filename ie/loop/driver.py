@@ -277,6 +277,7 @@ class Explorer:
         state = {"brain": ctx.brain.to_state()} if stage.changes_brain else None
         self.store.mark_stage(iteration, stage.name, "done", info, state)
         self.session.emit("stage_finished", iteration, stage=stage.name, **info)
+        fault_point(f"{stage.name}:{iteration}:after-mark")
 
     def _finish_iteration(self, i: int) -> None:
         from ie.outputs.summary import print_iteration_summary

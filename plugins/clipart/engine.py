@@ -120,6 +120,9 @@ class ClipartEngine(SearchEngine):
         files = [local.items[i].file for i in top]
         return sum(self.is_relevant(f) for f in files if f is not None) / len(top)
 
+    def serve(self) -> None:
+        self.local.serve()
+
     def close(self) -> None:
         with self._lock:
             if self._local is not None:

@@ -28,6 +28,7 @@ import re
 import shutil
 import threading
 import urllib.parse
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -152,6 +153,11 @@ class _FileServer:
         self.httpd.server_close()
 
 
+def preferred_port(path: Path) -> int:
+    """A loopback port derived from ``path`` (40000-59999): the same in every process that serves that path."""
+    return 40000 + zlib.crc32(str(path.resolve()).encode("utf-8")) % 20000
+
+
 class LocalEngine(SearchEngine):
     """BM25 (or CLIP) search over a folder or caption table; local files served over loopback HTTP."""
 
@@ -164,7 +170,8 @@ class LocalEngine(SearchEngine):
         Option("device", str, "cpu", "where CLIP runs"),
         Option("min_similarity", float, -1.0, "CLIP hits below this cosine are dropped"),
         Option("host", str, "127.0.0.1", "address the loopback file server binds"),
-        Option("port", int, 0, "its port (0: any free one)"),
+        Option("port", int, None, "its port (default: one derived from path, the same in every process, so hits "
+                                  "found before an ie resume still answer; 0: any free one)"),
     )
 
 
@@ -229,12 +236,25 @@ class LocalEngine(SearchEngine):
         if item.url:
             return item.url
         assert item.file is not None
+        return f"{self._serving().base_url}/f/{i}/{urllib.parse.quote(item.file.name)}"
+
+    def _serving(self) -> _FileServer:
         with self._lock:
             if self._server is None:
                 files = {j: it.file for j, it in enumerate(self.items) if it.file is not None}
-                host = str(self.options["host"])
-                self._server = _FileServer(files, host, int(self.options["port"] or 0))
-        return f"{self._server.base_url}/f/{i}/{urllib.parse.quote(item.file.name)}"
+                host, port = str(self.options["host"]), self.options["port"]
+                if port is None:  # the port this path gets in every process; a free one when it is taken
+                    try:
+                        self._server = _FileServer(files, host, preferred_port(self.path))
+                    except OSError:
+                        self._server = _FileServer(files, host, 0)
+                else:
+                    self._server = _FileServer(files, host, int(port))
+            return self._server
+
+    def serve(self) -> None:
+        if any(item.file is not None for item in self.items):
+            self._serving()
 
     def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
         ranked = self.rank(query)

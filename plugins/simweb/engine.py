@@ -61,6 +61,9 @@ class SimWebEngine(SearchEngine):
         """The process's loopback server, started on first use."""
         return get_server(None if self._port is None else int(self._port))
 
+    def serve(self) -> None:
+        self.server  # noqa: B018 - started on first use, on the preferred port (IE_SIMWEB_PORT, default 47011)
+
     # searching -----------------------------------------------------------------------------------
     def search_page(self, query: str, page: int, per_page: int) -> SearchPage:
         per_page = max(1, min(int(per_page), self.max_per_page))

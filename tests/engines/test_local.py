@@ -74,6 +74,32 @@ def test_close_stops_the_server(folder):
         httpx.get(url, timeout=2)
 
 
+def test_hits_found_by_an_earlier_engine_answer_after_serve(folder):
+    """What ``ie resume`` after the search stage needs: a new engine over the same path serves on the port the
+    first one used (derived from the path), once the download stage calls ``serve()``."""
+    first = LocalEngine({"path": str(folder)})
+    url = first.search("dog", 1)[0].url
+    first.close()
+    again = LocalEngine({"path": str(folder)})
+    try:
+        with pytest.raises(httpx.TransportError):
+            httpx.get(url, timeout=2)  # nothing serves it until the engine is asked to
+        again.serve()
+        assert httpx.get(url, timeout=5).status_code == 200
+    finally:
+        again.close()
+
+
+def test_a_taken_port_falls_back_to_a_free_one(folder):
+    first, second = LocalEngine({"path": str(folder)}), LocalEngine({"path": str(folder)})
+    try:
+        urls = [e.search("dog", 1)[0].url for e in (first, second)]
+        assert urls[0] != urls[1] and all(httpx.get(u, timeout=5).status_code == 200 for u in urls)
+    finally:
+        first.close()
+        second.close()
+
+
 def test_sidecar_captions_and_bm25_order(tmp_path):
     root = tmp_path / "c"
     write_image(root / "a.jpg").with_suffix(".txt").write_text("a red panda sleeping in a red tree")

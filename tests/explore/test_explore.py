@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -170,7 +171,12 @@ def test_same_seed_same_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_resume_after_kill9_at_every_stage(tmp_path):
+def test_resume_after_kill9_at_every_stage(tmp_path, monkeypatch):
+    # a port of this test's own: no other process's simweb server may answer for a killed one (after a kill past
+    # the search stage, the resumed run must serve its hits' URLs itself)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("IE_SIMWEB_PORT", str(probe.getsockname()[1]))
     config = _write_config(tmp_path / "ie.toml")
     reference = tmp_path / "reference"
     assert _run_cli(reference, config).returncode == 0
@@ -178,7 +184,7 @@ def test_resume_after_kill9_at_every_stage(tmp_path):
 
     run = tmp_path / "crashed"
     faults = ["search:0:after-query", "reward:0:after-image-rewards", "estimate:0:after-observe",
-              "train:0:after-fit", "checkpoint:0:after-record", "download:1:before-mark", "evaluate:1:before-mark"]
+              "train:0:after-fit", "checkpoint:0:after-record", "search:1:after-mark", "download:1:before-mark", "evaluate:1:before-mark"]
     for fault in faults:
         result = _run_cli(run, config, fault)
         assert result.returncode == -signal.SIGKILL, (fault, result.returncode, result.stderr[-2000:])
