@@ -14,7 +14,6 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 import threading
 import time
@@ -26,15 +25,10 @@ from typing import IO, Any, cast
 from ie.api import Concept, DownloadOutcome, Hit, IEError, ImageRecord, Outcome, RetryPolicy, write_atomic
 from ie.api.types import TRANSIENT_OUTCOMES, TRANSIENT_STATUS
 from ie.store.records import CheckpointRecord, ConceptRewardRecord, HitRecord, QueryRecord, StageRecord
-from ie.store.schema import MIGRATIONS, SCHEMA_VERSION
+from ie.store.recovery import reconcile
+from ie.store.schema import SCHEMA_VERSION, migrate_tables
 
 DB_NAME = "ie.sqlite"
-
-
-def free_disk(path: Path) -> tuple[Path, float]:
-    """The nearest existing folder at or above ``path`` and the free space of its disk, in GB."""
-    probe = next((p for p in (path, *path.parents) if p.exists()), Path("."))
-    return probe, shutil.disk_usage(probe).free / 1e9
 
 
 class RunStore:
@@ -136,20 +130,7 @@ class RunStore:
 
     def _migrate_tables(self) -> None:
         with self.transaction() as c:
-            c.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            row = c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row else 0
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"{self.run_dir / DB_NAME} has schema v{version}, newer than this ie (v{SCHEMA_VERSION}); upgrade ie"
-                )
-            for target in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[target]:
-                    c.execute(statement)
-            broken = c.execute("PRAGMA foreign_key_check").fetchall()
-            if broken:
-                raise RuntimeError(f"migrating {self.run_dir / DB_NAME} broke {len(broken)} references; nothing changed")
-            c.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            migrate_tables(c, self.run_dir / DB_NAME)
 
     @property
     def schema_version(self) -> int:
@@ -423,28 +404,8 @@ class RunStore:
 
     # crash recovery -------------------------------------------------------------------------
     def reconcile(self) -> dict[str, int]:
-        """Make files and rows agree after a crash; returns what was fixed."""
-        fixed = {"temp_files": 0, "orphan_files": 0, "missing_files": 0}
-        if self.images_dir.exists():
-            known = {r[0] for r in self.query("SELECT path FROM images")}
-            for path in self.images_dir.rglob("*"):
-                if not path.is_file():
-                    continue
-                if path.name.startswith(".") and path.name.endswith(".tmp"):
-                    path.unlink(missing_ok=True)
-                    fixed["temp_files"] += 1
-                elif str(path.relative_to(self.run_dir)) not in known:
-                    path.unlink(missing_ok=True)  # written, never committed: its URL is not recorded either
-                    fixed["orphan_files"] += 1
-        missing = [r[0] for r in self.query("SELECT sha256, path FROM images") if not (self.run_dir / r[1]).exists()]
-        if missing:
-            with self.transaction() as c:
-                for sha in missing:
-                    c.execute("DELETE FROM downloads WHERE sha256=?", (sha,))
-                    for table in ("image_rewards", "replay", "images"):
-                        c.execute(f"DELETE FROM {table} WHERE sha256=?", (sha,))
-            fixed["missing_files"] = len(missing)
-        return fixed
+        """Make files and rows agree after a crash; returns what was fixed (:func:`ie.store.recovery.reconcile`)."""
+        return reconcile(self)
 
     def integrity_ok(self) -> bool:
         return bool(self.query("PRAGMA integrity_check")[0][0] == "ok")

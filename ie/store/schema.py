@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 MIGRATIONS: dict[int, list[str]] = {
     1: [
         """CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated REAL)""",
@@ -66,3 +69,20 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
+
+
+
+def migrate_tables(c: sqlite3.Connection, db_path: Path) -> None:
+    """Bring the schema of ``c`` (inside its transaction, foreign keys off) up to :data:`SCHEMA_VERSION`."""
+    c.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    row = c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(f"{db_path} has schema v{version}, newer than this ie (v{SCHEMA_VERSION}); upgrade ie")
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        for statement in MIGRATIONS[target]:
+            c.execute(statement)
+    broken = c.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migrating {db_path} broke {len(broken)} references; nothing changed")
+    c.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
