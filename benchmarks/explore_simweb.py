@@ -12,6 +12,7 @@ the seeds.
 
     python benchmarks/explore_simweb.py                                 # simweb, gp/random/no-gp/none, seeds 0,1,2
     python benchmarks/explore_simweb.py --target clipart --policies gp,random,none
+    python benchmarks/explore_simweb.py --target clipart --policies gp-labelset,labels-only   # label-set mode
     python benchmarks/explore_simweb.py --device cuda --image-size 224 --steps-per-iter 200 --batch-size 128  # GPU
 """
 
@@ -37,6 +38,9 @@ from ie.store import RunStore  # noqa: E402
 from ie.testing.configs import clipart_comparison_config, policy_comparison_config  # noqa: E402
 
 POLICIES = ["gp", "random", "no-gp", "none"]
+# arms beyond the policies: label-set mode (the paper's "Ours++": class names known, the vocabulary pruned to the 10%
+# nearest them and the labels queried half the time) and the class names alone (the labels vocabulary)
+ARMS = {"gp-labelset": {"policy": "gp", "label_set": True}, "labels-only": {"policy": "gp", "vocab": "labels"}}
 
 
 def make_config(target: str, policy: str, args: argparse.Namespace, seed: int) -> Any:
@@ -49,7 +53,8 @@ def make_config(target: str, policy: str, args: argparse.Namespace, seed: int) -
     if args.reward_background is not None:
         training["reward_background"] = args.reward_background
     maker = clipart_comparison_config if target == "clipart" else policy_comparison_config
-    return maker(policy, args.iterations, args.queries, seed, **training)
+    arm = dict(ARMS.get(policy, {"policy": policy}))
+    return maker(arm.pop("policy"), args.iterations, args.queries, seed, **training, **arm)
 
 
 def run_explorer(config: Any, run: Path) -> dict[int, dict[str, float]]:
@@ -146,7 +151,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=24)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--quick", action="store_true", help="3 iterations of 12 queries, seed 0")
-    parser.add_argument("--policies", default=",".join(POLICIES), help="comma-separated subset of the policies")
+    parser.add_argument("--policies", default=",".join(POLICIES),
+                        help=f"comma-separated: policies ({', '.join(POLICIES)}) or arms ({', '.join(ARMS)})")
     parser.add_argument("--device", default="cpu", help="training device (cuda for a GPU-sized budget)")
     parser.add_argument("--steps-per-iter", type=int, default=20, help="SSL steps per iteration (the demo's 20)")
     parser.add_argument("--batch-size", type=int, default=32)

@@ -20,7 +20,41 @@ def query_metrics(ctx: RunContext, iteration: int) -> dict[str, float]:
     if relevance:
         out["relevant_query_precision"] = sum(1.0 for r in relevance if r >= 0.5) / len(relevance)
     out.update(reward_quality(ctx, iteration))
+    out.update(relevant_concept_rank(ctx))
     return out
+
+
+GROUND_TRUTH_SAMPLE = 1000  # concepts whose own query's relevance is asked once a run (BM25: ~10 ms each)
+
+
+def relevant_concept_rank(ctx: RunContext) -> dict[str, float]:
+    """Where an engine knows ground truth: how high the policy now ranks the concepts whose own query is relevant,
+    as the median of their rank / vocabulary size (0 = the top, 0.5 = a random order), over a seeded sample of
+    the vocabulary whose relevance is asked once and kept in the run's state. Where the signal is lost between
+    the rewards and the next queries shows here: a GP that learnt the target's concepts ranks them near 0."""
+    brain = ctx.brain
+    engine = next((name for name, e in ctx.session.engines.items() if callable(getattr(e, "relevance", None))), None)
+    if engine is None or brain.options["policy"] == "random":
+        return {}
+    truth: dict[str, float] | None = ctx.store.get_state("ground_truth_sample")
+    if truth is None:
+        import numpy as np
+
+        n = len(brain.concepts)
+        picked = np.random.default_rng([ctx.config.seed, 11]).choice(n, min(n, GROUND_TRUTH_SAMPLE), replace=False)
+        truth = {brain.concepts[i].id: float(_relevance(ctx, engine, brain.concepts[i].name) or 0.0)
+                 for i in sorted(picked)}
+        ctx.store.set_state("ground_truth_sample", truth)
+    relevant = [brain.index[cid] for cid, value in truth.items() if value >= 0.5 and cid in brain.index]
+    if not relevant:
+        return {"relevant_concepts_sampled": 0.0}
+    import numpy as np
+
+    order = np.argsort(-brain.score(), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return {"relevant_concepts_sampled": float(len(relevant)),
+            "relevant_concept_rank": float(np.median(rank[relevant]) / len(order))}
 
 
 def reward_quality(ctx: RunContext, iteration: int) -> dict[str, float]:

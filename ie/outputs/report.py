@@ -111,7 +111,8 @@ def write_report(run_dir: str | Path) -> Path:
                                        if start_knn is not None else {}),
                                     "linear probe top-1": series("linear_top1"),
                                     "relevant-query precision": series("relevant_query_precision"),
-                                    "reward ROC AUC": series("reward_auc")},
+                                    "reward ROC AUC": series("reward_auc"),
+                                    "relevant concepts' rank / vocabulary (0 = top)": series("relevant_concept_rank")},
              "target accuracy / precision", "fraction"):
         sections.append('<img src="accuracy.png">')
     accuracy = series("knn_top1")
