@@ -40,7 +40,11 @@ from ie.testing.configs import clipart_comparison_config, policy_comparison_conf
 POLICIES = ["gp", "random", "no-gp", "none"]
 # arms beyond the policies: label-set mode (the paper's "Ours++": class names known, the vocabulary pruned to the 10%
 # nearest them and the labels queried half the time) and the class names alone (the labels vocabulary)
-ARMS = {"gp-labelset": {"policy": "gp", "label_set": True}, "labels-only": {"policy": "gp", "vocab": "labels"}}
+# gp-names: the GP over embeddings of the lemma alone (vocabulary option text = "name") instead of the paper's text
+ARMS: dict[str, dict[str, Any]] = {
+    "gp-labelset": {"policy": "gp", "label_set": True}, "labels-only": {"policy": "gp", "vocab": "labels"},
+    "gp-names": {"policy": "gp", "options": {"vocabulary": {"wordnet": {"text": "name"}}}},
+}
 
 
 def make_config(target: str, policy: str, args: argparse.Namespace, seed: int) -> Any:

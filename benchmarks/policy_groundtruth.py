@@ -75,14 +75,14 @@ class NameVocabulary:
 
 
 def run_policy(concepts: list[Any], embeddings: np.ndarray | None, relevance: np.ndarray, seed: int,
-               iterations: int, queries: int, noise: float) -> list[float]:
+               iterations: int, queries: int, noise: float, options: dict[str, Any] | None = None) -> list[float]:
     from ie.concepts.brain import ConceptBrain
     from ie.loop.sample import scaled_tiers
 
     policy = "random" if embeddings is None else "gp"
     vectors = embeddings if embeddings is not None else np.zeros((len(concepts), 1), dtype=np.float32)
     brain = ConceptBrain(concepts, vectors, seed=seed,
-                         options={"tiers": scaled_tiers(len(concepts), queries), "policy": policy})
+                         options={"tiers": scaled_tiers(len(concepts), queries), **(options or {}), "policy": policy})
     index = {c.id: i for i, c in enumerate(concepts)}
     rng = np.random.default_rng([seed, 5])
     precision = []
@@ -102,6 +102,8 @@ def main() -> int:
     parser.add_argument("--noise", type=float, default=0.1, help="std of the concept reward's noise")
     parser.add_argument("--variants", default="text,name,text+name,random")
     parser.add_argument("--name-weight", type=float, default=0.5)
+    parser.add_argument("--brain-options", type=json.loads, default={},
+                        help='concept-brain options over the run\'s defaults, e.g. \'{"sigma_weight": 0.5}\'')
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/policy-groundtruth.jsonl"))
     args = parser.parse_args()
 
@@ -137,12 +139,13 @@ def main() -> int:
         for seed in (int(s) for s in args.seeds.split(",")):
             began = time.perf_counter()
             precision = run_policy(concepts, tables[variant], relevance, seed, args.iterations, args.queries,
-                                   args.noise)
+                                   args.noise, args.brain_options)
             ratio = statistics.mean(precision[-2:]) / share
             ratios.append(ratio)
             row = {"benchmark": "policy_groundtruth", "date": time.strftime("%Y-%m-%d"), "variant": variant,
                    "name_weight": args.name_weight if "+" in variant else None, "seed": seed,
                    "queries": args.queries, "iterations": args.iterations, "noise": args.noise,
+                   "brain_options": args.brain_options,
                    "precision": precision, "last_two_over_random": ratio,
                    "seconds": time.perf_counter() - began}
             args.out.parent.mkdir(parents=True, exist_ok=True)

