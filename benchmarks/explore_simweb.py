@@ -44,6 +44,8 @@ POLICIES = ["gp", "random", "no-gp", "none"]
 ARMS: dict[str, dict[str, Any]] = {
     "gp-labelset": {"policy": "gp", "label_set": True}, "labels-only": {"policy": "gp", "vocab": "labels"},
     "gp-names": {"policy": "gp", "options": {"vocabulary": {"wordnet": {"text": "name"}}}},
+    # gp-words: the GP's kernel over the paper's text embeddings and the words of the concepts' names (half each)
+    "gp-words": {"policy": "gp", "options": {"concepts": {"brain": {"name_words": 0.5}}}},
 }
 
 

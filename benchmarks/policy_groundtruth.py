@@ -9,8 +9,8 @@ noise. What varies is the concept embedding the GP sees, one change at a time ag
 * ``name``: the lemma alone through MiniLM (closer to what a text-matching search engine sees);
 * ``text+name``: both, concatenated with weights ``sqrt(1-w), sqrt(w)`` (``--name-weight``), so the GP's RBF
   kernel is the product of one on meaning and one on the name;
-* ``text+words``: the paper's text with the lemma's words (a hashed bag of words, L2-normalised) beside it, with
-  the same weights: concepts that share a word are near, as a text-matching engine finds them alike;
+* ``text+words``: the paper's text with the lemma's words beside it (the concept brain's option ``name_words``,
+  weight ``--name-weight``): concepts that share a word are near, as a text-matching engine finds them alike;
 * ``random``: the random policy, for the ratio.
 
 Prints relevant-query precision per iteration and the last two iterations' precision / random's expectation (the
@@ -124,13 +124,8 @@ def main() -> int:
         tables["text"] = np.asarray(embed_vocabulary(vocabulary, embedder), dtype=np.float32)
     if needed & {"name", "text+name"}:
         tables["name"] = np.asarray(embed_vocabulary(NameVocabulary(concepts), embedder), dtype=np.float32)  # type: ignore[arg-type]
-    if "text+words" in needed:
-        from sklearn.feature_extraction.text import HashingVectorizer
-
-        words = HashingVectorizer(n_features=2**10, alternate_sign=False, norm="l2", token_pattern=r"[a-z0-9]+")
-        bag = words.transform([c.name.lower() for c in concepts]).toarray().astype(np.float32)
-        w = args.name_weight
-        tables["text+words"] = np.hstack([np.sqrt(1 - w) * tables["text"], np.sqrt(w) * bag])
+    if "text+words" in needed:  # the brain adds the name words itself (option name_words)
+        tables["text+words"] = tables["text"]
     if "text+name" in needed:
         w = args.name_weight
         tables["text+name"] = np.hstack([np.sqrt(1 - w) * tables["text"], np.sqrt(w) * tables["name"]])
@@ -138,8 +133,9 @@ def main() -> int:
         ratios = []
         for seed in (int(s) for s in args.seeds.split(",")):
             began = time.perf_counter()
+            options = {**args.brain_options, **({"name_words": args.name_weight} if variant == "text+words" else {})}
             precision = run_policy(concepts, tables[variant], relevance, seed, args.iterations, args.queries,
-                                   args.noise, args.brain_options)
+                                   args.noise, options)
             ratio = statistics.mean(precision[-2:]) / share
             ratios.append(ratio)
             row = {"benchmark": "policy_groundtruth", "date": time.strftime("%Y-%m-%d"), "variant": variant,

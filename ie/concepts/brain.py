@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 from ie.api import Concept
 from ie.concepts.estimator import GPRewardEstimator, Hyper
 from ie.config import CHOICES
+from ie.concepts.embeddings import name_word_bags
 from ie.concepts.sampler import DEFAULT_REST_MASS, DEFAULT_TIERS, concept_probabilities, draw, draw_systematic
 
 DEFAULTS: dict[str, Any] = {
@@ -35,11 +37,16 @@ DEFAULTS: dict[str, Any] = {
     "label_prune": 0.1,  # label-set mode: keep this share of the vocabulary, most similar to the labels
     "num_inducing": 512,
     "hyper_subset": 800,
+    # the share of the GP's squared distances that comes from the words of the concepts' names (a hashed bag of
+    # words, :func:`name_word_bags`) beside their text embeddings: concepts that share a word are near, as a
+    # text-matching search engine finds them alike. 0: the paper's GP over the text embeddings alone
+    "name_words": 0.0,
+    "name_words_dim": 512,
 }
 POLICIES = CHOICES["policy"]  # one list: the config checks it before a run
 DRAWS = ("systematic", "successive")
 # what a state saved before an option existed meant by it: an old run resumes as it began
-LEGACY_OPTIONS: dict[str, Any] = {"tried_penalty": 0.0, "draw": "successive"}
+LEGACY_OPTIONS: dict[str, Any] = {"tried_penalty": 0.0, "draw": "successive", "name_words": 0.0}
 STATE_VERSION = 1
 
 
@@ -124,6 +131,12 @@ class ConceptBrain:
         order = np.concatenate([keep, label_idx]).astype(np.int64)  # the labels last
         self.concepts: list[Concept] = [all_concepts[i] for i in order]
         self.embeddings = emb[order]
+        weight = float(self.options["name_words"])
+        if not 0.0 <= weight < 1.0:
+            raise ValueError(f"concept option name_words must be in [0, 1), not {weight}")
+        if weight > 0:  # squared distances add: the kernel is the text kernel times a name-word kernel
+            words = name_word_bags([c.name for c in self.concepts], int(self.options["name_words_dim"]))
+            self.embeddings = np.hstack([math.sqrt(1.0 - weight) * self.embeddings, math.sqrt(weight) * words])
         self.index = {c.id: i for i, c in enumerate(self.concepts)}
         self.observed_through = -1
         self.rng = np.random.default_rng(self.seed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +76,14 @@ def embed_vocabulary(
     os.replace(partial, path)
     count_file.unlink(missing_ok=True)
     return np.load(path, mmap_mode="r")
+
+
+def name_word_bags(names: Sequence[str], dim: int = 512) -> np.ndarray:
+    """Each name's lowercase words as a hashed bag (``dim`` buckets, L2-normalised, float32): two names that share
+    one of their two words have cosine 0.5. scikit-learn's HashingVectorizer (murmurhash: the same in every
+    process and on every machine)."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    vectorizer = HashingVectorizer(n_features=dim, alternate_sign=False, norm="l2", token_pattern=r"[a-z0-9]+",
+                                   lowercase=True)
+    return vectorizer.transform(list(names)).toarray().astype(np.float32)

@@ -168,3 +168,45 @@ def test_bandit_paper_scale():
     0.68-0.78 of it (random 0.03), 0.91 of the queries after the first draw hit it; thresholds below the worst."""
     found, rand, queries, precision = run_bandit(146347, 50, iterations=16, m=256, with_precision=True)
     assert found >= 0.6 and precision >= 0.8 and rand < 0.2
+
+
+# --- name_words: the words of the concepts' names beside their text embeddings ------------------------------------
+
+def _word_world(n: int = 400, seed: int = 0):
+    """Concepts named '<word> <word>' from 40 words, with embeddings that carry no information (random)."""
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(40)]
+    names = [f"{words[a]} {words[b]}" for a, b in rng.integers(0, 40, (n, 2))]
+    x = rng.standard_normal((n, 384)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return [Concept(id=f"c{i}", name=name) for i, name in enumerate(names)], x
+
+
+def test_name_word_bags_make_names_that_share_a_word_near():
+    from ie.concepts.embeddings import name_word_bags
+
+    bags = name_word_bags(["red fox", "fox terrier", "blue whale", "Red Fox"], dim=512)
+    cos = bags @ bags.T
+    assert cos[0, 1] == pytest.approx(0.5, abs=0.02) and cos[0, 2] == pytest.approx(0.0, abs=0.02)
+    assert cos[0, 3] == pytest.approx(1.0)  # case does not matter
+
+
+@pytest.mark.parametrize("weight, lifted", [(0.5, True), (0.0, False)])
+def test_name_words_carry_a_reward_to_concepts_sharing_a_word(weight, lifted):
+    """Rewards observed on concepts named with word w3 lift the GP's mean for untried concepts with w3 only when
+    the name words are in the kernel (the text embeddings here are random: they carry nothing)."""
+    concepts, x = _word_world()
+    has = np.array(["w3" in c.name.split() for c in concepts])
+    tried = np.arange(0, len(concepts), 2)
+    brain = ConceptBrain(concepts, x, options={"name_words": weight}, seed=0)
+    brain.observe([concepts[i].id for i in tried], [float(has[i]) for i in tried])
+    mu, _, _ = brain.scores()
+    untried = np.setdiff1d(np.arange(len(concepts)), tried)
+    gap = mu[untried][has[untried]].mean() - mu[untried][~has[untried]].mean()
+    assert bool(gap > 0.2) == lifted, gap
+
+
+def test_name_words_must_be_a_share():
+    concepts, x = _word_world(20)
+    with pytest.raises(ValueError, match="name_words must be in"):
+        ConceptBrain(concepts, x, options={"name_words": 1.0})
