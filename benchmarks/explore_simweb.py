@@ -44,8 +44,10 @@ POLICIES = ["gp", "random", "no-gp", "none"]
 ARMS: dict[str, dict[str, Any]] = {
     "gp-labelset": {"policy": "gp", "label_set": True}, "labels-only": {"policy": "gp", "vocab": "labels"},
     "gp-names": {"policy": "gp", "options": {"vocabulary": {"wordnet": {"text": "name"}}}},
-    # gp-words: the GP's kernel over the paper's text embeddings and the words of the concepts' names (half each)
+    # gp-words: the GP's kernel over the paper's text embeddings and the words of the concepts' names (half each:
+    # WordNet's default since 2026-12-07); gp-paper-kernel: the text embeddings alone (the paper's)
     "gp-words": {"policy": "gp", "options": {"concepts": {"brain": {"name_words": 0.5}}}},
+    "gp-paper-kernel": {"policy": "gp", "options": {"concepts": {"brain": {"name_words": 0.0}}}},
 }
 
 

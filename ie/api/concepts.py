@@ -18,6 +18,9 @@ class Vocabulary(ABC):
     ``class_names`` from the target."""
 
     name: ClassVar[str] = ""
+    # concept-brain options (``[options.concepts.brain]`` keys) this vocabulary's concepts are best explored with;
+    # the user's table wins. WordNet's: ``name_words`` (its names are phrases a text-matching engine matches)
+    BRAIN_DEFAULTS: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         self.options = with_defaults(getattr(type(self), "OPTIONS", None), options)

@@ -38,7 +38,7 @@ from ie.loop.evaluate import EvaluateStage
 from ie.loop.model import ModelState
 from ie.loop.pauses import end_pauses, pause_until
 from ie.loop.reward import RewardStage
-from ie.loop.sample import SampleStage, scaled_tiers
+from ie.loop.sample import SampleStage, brain_options
 from ie.loop.search import SearchStage
 from ie.loop.train import TrainStage
 from ie.store import RunStore, free_disk
@@ -48,7 +48,7 @@ PIPELINE: tuple[Stage, ...] = (SampleStage(), SearchStage(), DownloadStage(), Re
 STAGES = tuple(stage.name for stage in PIPELINE)
 
 __all__ = ["Explorer", "PIPELINE", "RUNTIME_FIELDS", "RUNTIME_OPTION_TABLES", "STAGES", "StopRequested",
-           "scaled_tiers", "steer", "with_ray_address"]
+           "steer", "with_ray_address"]
 
 
 def _free_gb(path: Path) -> float:
@@ -189,8 +189,8 @@ class Explorer:
         else:
             names = {n.lower() for n in target.class_names}
             label_ids = [c.id for c in concepts if c.name.lower() in names] if cfg.label_set else None
-            options = {"tiers": scaled_tiers(len(concepts), cfg.queries_per_iter),
-                       **cfg.plugin_options("concepts", "brain"), "policy": cfg.policy}
+            options = brain_options(vocabulary, len(concepts), cfg.queries_per_iter,
+                                    cfg.plugin_options("concepts", "brain"), cfg.policy)
             brain = ConceptBrain(concepts, embeddings, options=options, seed=cfg.seed, label_ids=label_ids)
         descriptors = session.create("descriptors", cfg.descriptors) if cfg.descriptors else None
         self.context = RunContext(

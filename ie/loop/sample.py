@@ -13,6 +13,14 @@ PAPER_VOCABULARY = 146_347
 PAPER_TIERS = ((250, 0.8), (1000, 0.1))
 
 
+def brain_options(vocabulary: Any, n_concepts: int, queries_per_iter: int, table: dict[str, Any],
+                  policy: str) -> dict[str, Any]:
+    """A new run's concept-brain options: the tiers scaled to the vocabulary, then the vocabulary's own defaults
+    (:attr:`ie.api.Vocabulary.BRAIN_DEFAULTS`), then ``[options.concepts.brain]``, then the run's policy."""
+    return {"tiers": scaled_tiers(n_concepts, queries_per_iter), **getattr(vocabulary, "BRAIN_DEFAULTS", {}),
+            **table, "policy": policy}
+
+
 def scaled_tiers(vocabulary_size: int, queries_per_iter: int) -> list[list[float]]:
     """The paper's tiers (top 250 -> 80% of the mass, 250-1000 -> 10%) were set for 146,347 WordNet concepts.
     A smaller vocabulary gets boundaries at the same share of it, but never below 2x and 8x the queries per

@@ -60,6 +60,10 @@ class WordNetVocabulary(Vocabulary):
 
 
     name = "wordnet"
+    # WordNet's names are phrases ("dog fennel", "sea dog") that a text-matching engine matches word by word: the GP
+    # also relates concepts that share a word (benchmarks/RESULTS.md, "Exploration: clip-art web"); set
+    # [options.concepts.brain] name_words = 0 for the paper's kernel over the text embeddings alone
+    BRAIN_DEFAULTS = {"name_words": 0.5}
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)

@@ -77,3 +77,15 @@ def test_a_concept_drawn_again_is_searched_deeper_and_not_once_its_results_ran_o
         assert len(store.queries(iteration=1)) == 1
     finally:
         store.close()
+
+
+def test_a_new_runs_brain_options_take_the_vocabularys_defaults_under_the_users_table():
+    from ie.loop.sample import brain_options
+
+    class Phrases:
+        BRAIN_DEFAULTS = {"name_words": 0.5, "sigma_weight": 2.0}
+
+    options = brain_options(Phrases(), 146_347, 256, {"sigma_weight": 1.5}, "gp")
+    assert options["name_words"] == 0.5 and options["sigma_weight"] == 1.5 and options["policy"] == "gp"
+    assert options["tiers"][0][0] > 0
+    assert "name_words" not in brain_options(object(), 2880, 24, {}, "gp")  # a vocabulary without defaults
