@@ -136,7 +136,10 @@ class ConceptBrain:
             raise ValueError(f"concept option name_words must be in [0, 1), not {weight}")
         if weight > 0:  # squared distances add: the kernel is the text kernel times a name-word kernel
             words = name_word_bags([c.name for c in self.concepts], int(self.options["name_words_dim"]))
-            self.embeddings = np.hstack([math.sqrt(1.0 - weight) * self.embeddings, math.sqrt(weight) * words])
+            both = np.empty((len(words), self.embeddings.shape[1] + words.shape[1]), dtype=np.float32)
+            np.multiply(self.embeddings, math.sqrt(1.0 - weight), out=both[:, : self.embeddings.shape[1]])
+            np.multiply(words, math.sqrt(weight), out=both[:, self.embeddings.shape[1]:])
+            self.embeddings = both
         self.index = {c.id: i for i, c in enumerate(self.concepts)}
         self.observed_through = -1
         self.rng = np.random.default_rng(self.seed)
