@@ -57,23 +57,6 @@ def ground_truth(concepts: list[Any], cache: Path) -> np.ndarray:
     return out
 
 
-class NameVocabulary:
-    """The vocabulary's concepts with their lemma as the text the embedder sees."""
-
-    name = "wordnet-names"
-
-    def __init__(self, concepts: list[Any]):
-        import dataclasses
-
-        self._concepts = [dataclasses.replace(c, text=c.name) for c in concepts]
-
-    def concepts(self) -> list[Any]:
-        return self._concepts
-
-    def __len__(self) -> int:
-        return len(self._concepts)
-
-
 def run_policy(concepts: list[Any], embeddings: np.ndarray | None, relevance: np.ndarray, seed: int,
                iterations: int, queries: int, noise: float, options: dict[str, Any] | None = None) -> list[float]:
     from ie.concepts.brain import ConceptBrain
@@ -123,7 +106,8 @@ def main() -> int:
     if needed & {"text", "text+name", "text+words"}:
         tables["text"] = np.asarray(embed_vocabulary(vocabulary, embedder), dtype=np.float32)
     if needed & {"name", "text+name"}:
-        tables["name"] = np.asarray(embed_vocabulary(NameVocabulary(concepts), embedder), dtype=np.float32)  # type: ignore[arg-type]
+        names = manager.create("vocabulary", "wordnet", {"text": "name"})  # the lemma alone as the embedded text
+        tables["name"] = np.asarray(embed_vocabulary(names, embedder), dtype=np.float32)
     if "text+words" in needed:  # the brain adds the name words itself (option name_words)
         tables["text+words"] = tables["text"]
     if "text+name" in needed:

@@ -36,10 +36,10 @@ def relevant_concept_rank(ctx: RunContext) -> dict[str, float]:
     engine = next((name for name, e in ctx.session.engines.items() if callable(getattr(e, "relevance", None))), None)
     if engine is None or brain.options["policy"] == "random":
         return {}
+    import numpy as np
+
     truth: dict[str, float] | None = ctx.store.get_state("ground_truth_sample")
     if truth is None:
-        import numpy as np
-
         n = len(brain.concepts)
         picked = np.random.default_rng([ctx.config.seed, 11]).choice(n, min(n, GROUND_TRUTH_SAMPLE), replace=False)
         truth = {brain.concepts[i].id: float(_relevance(ctx, engine, brain.concepts[i].name) or 0.0)
@@ -48,8 +48,6 @@ def relevant_concept_rank(ctx: RunContext) -> dict[str, float]:
     relevant = [brain.index[cid] for cid, value in truth.items() if value >= 0.5 and cid in brain.index]
     if not relevant:
         return {"relevant_concepts_sampled": 0.0}
-    import numpy as np
-
     order = np.argsort(-brain.score(), kind="stable")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))

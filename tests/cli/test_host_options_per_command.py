@@ -4,7 +4,6 @@ checks the table and fills the declared defaults. Each test records what reaches
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,7 +42,7 @@ def _invoke(args: list[str]) -> Any:
     return CliRunner().invoke(app, args, catch_exceptions=True)
 
 
-def _host(options: dict[str, Any], tmp_path: Path) -> tuple[Any, Any]:
+def _host(options: dict[str, Any]) -> tuple[Any, Any]:
     """The host's part of a plugin's options: the seed and the shared cache."""
     return options.get("seed"), options.get("cache_dir")
 
@@ -56,7 +55,7 @@ def test_explore_gives_the_run_seed_and_table(reached, tmp_path):
     _invoke(["explore", "--run", str(tmp_path / "run"), "--seed", str(SEED), "--config", str(config),
              "--iterations", "1"])
     name, options = seen["engine"]
-    assert name == "simweb" and _host(options, tmp_path) == (SEED, str(tmp_path / "cache"))
+    assert name == "simweb" and _host(options) == (SEED, str(tmp_path / "cache"))
     assert options["noise"] == 0.1 and options["broken_rate"] == 0.05  # its table, then its declared defaults
     assert options["target_spec"].startswith("simweb:")
 
@@ -73,7 +72,7 @@ def test_resume_gives_the_stored_seed(reached, tmp_path):
     seen.clear()
     stop_at.add("engine")
     _invoke(["resume", str(tmp_path / "run")])
-    assert _host(seen["engine"][1], tmp_path) == (SEED, str(tmp_path / "cache"))
+    assert _host(seen["engine"][1]) == (SEED, str(tmp_path / "cache"))
 
 
 def test_search_gives_the_config_seed_and_the_cli_override(reached, tmp_path, monkeypatch):
@@ -83,7 +82,7 @@ def test_search_gives_the_config_seed_and_the_cli_override(reached, tmp_path, mo
     (tmp_path / "ie.toml").write_text(f"seed = {SEED}\n[options.engine.simweb]\nnoise = 0.1\n")
     _invoke(["search", "teal checkered oval", "--engine", "simweb", "-o", "broken_rate=0.2"])
     name, options = seen["engine"]
-    assert _host(options, tmp_path) == (SEED, str(tmp_path / "cache"))
+    assert _host(options) == (SEED, str(tmp_path / "cache"))
     assert (options["noise"], options["broken_rate"], options["leaks_per_query"]) == (0.1, 0.2, 2)
 
 
@@ -92,7 +91,7 @@ def test_evaluate_gives_its_target_the_seed(reached, tmp_path):
     stop_at.add("target")
     _invoke(["evaluate", "--target", "simweb", "--seed", str(SEED), "--cache-dir", str(tmp_path / "cache"),
              "--model", "clip:RN50"])
-    assert _host(seen["target"][1], tmp_path) == (SEED, str(tmp_path / "cache"))
+    assert _host(seen["target"][1]) == (SEED, str(tmp_path / "cache"))
 
 
 def test_train_gives_the_ssl_method_the_seed_and_the_cli_options(reached, tmp_path):
@@ -106,7 +105,7 @@ def test_train_gives_the_ssl_method_the_seed_and_the_cli_options(reached, tmp_pa
     _invoke(["train", str(images), "--ssl", "simsiam", "--seed", str(SEED), "--out", str(tmp_path / "out"),
              "-o", "base_lr=0.1"])
     name, options = seen["ssl"]
-    assert name == "simsiam" and _host(options, tmp_path) == (SEED, str(tmp_path / "cache"))
+    assert name == "simsiam" and _host(options) == (SEED, str(tmp_path / "cache"))
     assert options["base_lr"] == 0.1 and options["backbone_lr_scale"] is None  # unset: the trainer's mode decides
 
 
@@ -121,5 +120,5 @@ def test_doctor_online_builds_engines_with_the_project_seed(reached, tmp_path, m
     project.write_text(f"seed = {SEED}\n[options.engine.flickr]\nbase_url = 'http://127.0.0.1:9/'\n")
     doctor.check_keys(doctor.project_engine_options(project), doctor.project_seed(project))
     name, options = seen["engine"]
-    assert name == "flickr" and _host(options, tmp_path) == (SEED, str(tmp_path / "cache"))
+    assert name == "flickr" and _host(options) == (SEED, str(tmp_path / "cache"))
     assert options["base_url"] == "http://127.0.0.1:9/" and options["safe_search"] == 1

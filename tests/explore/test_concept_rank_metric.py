@@ -45,6 +45,10 @@ def _context(rewarded_cluster: int, policy: str = "gp") -> tuple[SimpleNamespace
     return ctx, asked
 
 
+# measured over clustered(seed) and brain seeds 0-11: 0.110-0.145 when the target's cluster is rewarded, 0.475-0.690
+# when another one is
+
+
 def test_a_policy_that_learnt_the_target_ranks_its_concepts_near_the_top() -> None:
     ctx, _ = _context(rewarded_cluster=0)  # cluster 0 holds 29% of the concepts: ranked first, their median is 0.146
     assert relevant_concept_rank(ctx)["relevant_concept_rank"] < 0.2

@@ -179,29 +179,27 @@ def check_reachability(timeout: float = 5.0) -> list[Check]:
     return checks
 
 
-def project_seed(config: Optional[Path] = None) -> int:
-    """The project config's ``seed`` (0 without one): the host option a run gives every plugin."""
-    from ie.config import read_toml
-
-    file = config or Path("ie.toml")
-    if not file.exists():
-        return 0
-    data = read_toml(file)
-    seed = data.get("explore", data).get("seed", 0)
-    return seed if isinstance(seed, int) else 0
-
-
-def project_engine_options(config: Optional[Path] = None) -> dict[str, dict[str, Any]]:
-    """The ``[options.engine.<name>]`` tables of the project config a run reads (``--config``, default ./ie.toml
-    when it exists), as they are: doctor checks keys, not the rest of the run's settings."""
+def _project_settings(config: Optional[Path] = None) -> dict[str, Any]:
+    """The settings of the project config a run reads (``--config``, default ./ie.toml when it exists)."""
     from ie.config import read_toml
 
     file = config or Path("ie.toml")
     if config is None and not file.exists():
         return {}
     data = read_toml(file)
-    data = data.get("explore", data)
-    tables = data.get("options")
+    return dict(data.get("explore", data))
+
+
+def project_seed(config: Optional[Path] = None) -> int:
+    """The project config's ``seed`` (0 without one): the host option a run gives every plugin."""
+    seed = _project_settings(config).get("seed", 0)
+    return seed if isinstance(seed, int) else 0
+
+
+def project_engine_options(config: Optional[Path] = None) -> dict[str, dict[str, Any]]:
+    """The ``[options.engine.<name>]`` tables of the project config, as they are: doctor checks keys, not the rest
+    of the run's settings."""
+    tables = _project_settings(config).get("options")
     tables = tables.get("engine") if isinstance(tables, dict) else None
     if not isinstance(tables, dict):
         return {}
