@@ -48,6 +48,13 @@ ARMS: dict[str, dict[str, Any]] = {
     # WordNet's default since 2026-12-07); gp-paper-kernel: the text embeddings alone (the paper's)
     "gp-words": {"policy": "gp", "options": {"concepts": {"brain": {"name_words": 0.5}}}},
     "gp-paper-kernel": {"policy": "gp", "options": {"concepts": {"brain": {"name_words": 0.0}}}},
+    # the concept reward without padding: the paper's mean of a query's top-10 image rewards over the images it
+    # has (a query with none: the iteration's lowest), against pad_short_queries (each missing image at the
+    # iteration's 10th percentile)
+    "gp-words-nopad": {"policy": "gp", "pad_short_queries": False,
+                       "options": {"concepts": {"brain": {"name_words": 0.5}}}},
+    "gp-paper-kernel-nopad": {"policy": "gp", "pad_short_queries": False,
+                              "options": {"concepts": {"brain": {"name_words": 0.0}}}},
 }
 
 
