@@ -41,20 +41,27 @@ POLICIES = ["gp", "random", "no-gp", "none"]
 # arms beyond the policies: label-set mode (the paper's "Ours++": class names known, the vocabulary pruned to the 10%
 # nearest them and the labels queried half the time) and the class names alone (the labels vocabulary)
 # gp-names: the GP over embeddings of the lemma alone (vocabulary option text = "name") instead of the paper's text
+
+
+def _arm(name_words: float, *, pad: bool, feedback: float) -> dict[str, Any]:
+    return {"policy": "gp", "pad_short_queries": pad,
+            "options": {"concepts": {"brain": {"name_words": name_words, "feedback_fraction": feedback}}}}
+
+
 ARMS: dict[str, dict[str, Any]] = {
     "gp-labelset": {"policy": "gp", "label_set": True}, "labels-only": {"policy": "gp", "vocab": "labels"},
     "gp-names": {"policy": "gp", "options": {"vocabulary": {"wordnet": {"text": "name"}}}},
-    # gp-words: the GP's kernel over the paper's text embeddings and the words of the concepts' names (half each:
-    # WordNet's default since 2026-12-07); gp-paper-kernel: the text embeddings alone (the paper's)
-    "gp-words": {"policy": "gp", "options": {"concepts": {"brain": {"name_words": 0.5}}}},
-    "gp-paper-kernel": {"policy": "gp", "options": {"concepts": {"brain": {"name_words": 0.0}}}},
-    # the concept reward without padding: the paper's mean of a query's top-10 image rewards over the images it
-    # has (a query with none: the iteration's lowest), against pad_short_queries (each missing image at the
-    # iteration's 10th percentile)
-    "gp-words-nopad": {"policy": "gp", "pad_short_queries": False,
-                       "options": {"concepts": {"brain": {"name_words": 0.5}}}},
-    "gp-paper-kernel-nopad": {"policy": "gp", "pad_short_queries": False,
-                              "options": {"concepts": {"brain": {"name_words": 0.0}}}},
+    # one change at a time, each arm spelling out all three so that its meaning never moves with the defaults:
+    # name_words (the GP's kernel over the paper's text embeddings and the words of the concepts' names, half each;
+    # 0: the paper's kernel), pad_short_queries (a short query's missing images counted at the iteration's 10th
+    # percentile; off: the paper's mean of the top-10 images there are) and feedback_fraction (the share of the draw
+    # taken by relevance feedback from the results' titles; 0: the GP alone)
+    "gp-words": _arm(0.5, pad=True, feedback=0.0),
+    "gp-paper-kernel": _arm(0.0, pad=True, feedback=0.0),
+    "gp-words-nopad": _arm(0.5, pad=False, feedback=0.0),
+    "gp-paper-kernel-nopad": _arm(0.0, pad=False, feedback=0.0),
+    "gp-feedback": _arm(0.5, pad=False, feedback=0.5),  # the defaults since 2026-12-07
+    "gp-paper-kernel-feedback": _arm(0.0, pad=False, feedback=0.5),
 }
 
 

@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["download_vs_img2dataset.py", "reward_knn.py", "ssl_step.py", "concepts_gp.py", "embed_speed.py",
               "explore_simweb.py", "ssl_data_relevance.py", "finetune_start.py", "sampler_ceiling.py",
               "policy_groundtruth.py", "cpu_threads.py", "reward_resolution.py", "reward_contrast.py", "dedupe_confirmation.py",
-              "cpu_reproducibility.py", "embed_ort_graph.py"]
+              "cpu_reproducibility.py", "embed_ort_graph.py", "policy_feedback.py"]
 
 # what --quick passes to a script; a script not named here takes --quick itself
 QUICK_ARGS: dict[str, list[str]] = {

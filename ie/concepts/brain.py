@@ -13,6 +13,7 @@ from ie.api import Concept
 from ie.concepts.estimator import GPRewardEstimator, Hyper
 from ie.config import CHOICES
 from ie.concepts.embeddings import name_word_bags
+from ie.concepts.feedback import NameWords
 from ie.concepts.sampler import DEFAULT_REST_MASS, DEFAULT_TIERS, concept_probabilities, draw, draw_systematic
 
 DEFAULTS: dict[str, Any] = {
@@ -42,11 +43,16 @@ DEFAULTS: dict[str, Any] = {
     # text-matching search engine finds them alike. 0: the paper's GP over the text embeddings alone
     "name_words": 0.0,
     "name_words_dim": 512,
+    # the share of each draw (after the labels) taken by relevance feedback from the results' titles: concepts whose
+    # name carries the words of the best-rewarded images' titles (:mod:`ie.concepts.feedback`), drawn by the same
+    # tiered softmax over their feedback score; the rest from the GP. 0: the paper's draw, the GP alone
+    "feedback_fraction": 0.5,
 }
 POLICIES = CHOICES["policy"]  # one list: the config checks it before a run
 DRAWS = ("systematic", "successive")
 # what a state saved before an option existed meant by it: an old run resumes as it began
-LEGACY_OPTIONS: dict[str, Any] = {"tried_penalty": 0.0, "draw": "successive", "name_words": 0.0}
+LEGACY_OPTIONS: dict[str, Any] = {"tried_penalty": 0.0, "draw": "successive", "name_words": 0.0,
+                                  "feedback_fraction": 0.0}
 STATE_VERSION = 1
 
 
@@ -69,7 +75,9 @@ class ConceptBrain:
     each draw takes ``label_fraction`` of its concepts from the labels (cycling through them in a seeded
     order; labels repeat across iterations, e.g. with new descriptors).
 
-    * ``sample(m) -> list[Concept]``: ``m`` concepts (without replacement from the vocabulary).
+    * ``sample(m, word_scores=None) -> list[Concept]``: ``m`` concepts (without replacement from the vocabulary);
+      with ``word_scores`` (:func:`ie.concepts.feedback.title_word_scores`), ``feedback_fraction`` of them are
+      drawn by relevance feedback, the rest by the GP.
     * ``observe(concept_ids, rewards, iteration=None)``: record concept rewards (a repeated id keeps
       its mean reward); :attr:`observed_through` is the last iteration observed (-1 before any).
     * ``scores() -> (mu, sigma, prob)``: GP mean and std and the sampling probability of every concept
@@ -153,6 +161,7 @@ class ConceptBrain:
         self.hyper: Hyper | None = None  # last fitted hyperparameters (warm start of the next fit)
         self.fitted_on = -1  # number of observations the cached scores were computed from
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._name_words: NameWords | None = None
 
     # observations -----------------------------------------------------------------------------
     def observe(self, concept_ids: Sequence[str], rewards: Sequence[float], iteration: int | None = None) -> None:
@@ -237,16 +246,39 @@ class ConceptBrain:
         return mu.copy(), sigma.copy(), self.probabilities()
 
     # sampling ---------------------------------------------------------------------------------
-    def sample(self, m: int) -> list[Concept]:
-        """Draw ``m`` concepts for the next iteration (advances the RNG; deterministic given the state)."""
+    def sample(self, m: int, word_scores: Mapping[str, float] | None = None) -> list[Concept]:
+        """Draw ``m`` concepts for the next iteration (advances the RNG; deterministic given the state and
+        ``word_scores``)."""
         n_lab = int(round(m * float(self.options["label_fraction"]))) if self.n_labels else 0
         draw_fn = draw_systematic if self.options["draw"] == "systematic" else draw
-        picked = [int(i) for i in draw_fn(self.probabilities(), m - n_lab, self.rng)]
+        picked = [int(i) for i in self._feedback_draw(m - n_lab, word_scores or {}, draw_fn)]
+        p = self.probabilities()
+        p[picked] = 0.0
+        picked += [int(i) for i in draw_fn(p, m - n_lab - len(picked), self.rng)]
         base = len(self.concepts) - self.n_labels
         for _ in range(n_lab):
             picked.append(base + int(self.label_order[self.label_cursor % self.n_labels]))
             self.label_cursor += 1
         return [self.concepts[i] for i in picked]
+
+    def feedback_scores(self, word_scores: Mapping[str, float]) -> np.ndarray:
+        """Each concept's relevance-feedback score: the best score of its name's words (``-inf``: none known)."""
+        if self._name_words is None:
+            self._name_words = NameWords([c.name for c in self.concepts])
+        return self._name_words.scores(word_scores)
+
+    def _feedback_draw(self, m: int, word_scores: Mapping[str, float], draw_fn: Any) -> np.ndarray:
+        share = float(self.options["feedback_fraction"])
+        if not word_scores or share <= 0 or m <= 0 or self.options["policy"] == "random":
+            return np.zeros(0, dtype=np.int64)
+        scores = self.feedback_scores(word_scores)
+        eligible = self.eligible() & np.isfinite(scores)
+        n = min(int(round(m * share)), int(eligible.sum()))
+        if n <= 0:
+            return np.zeros(0, dtype=np.int64)
+        p = concept_probabilities(np.where(eligible, scores, 0.0), float(self.options["smr"]), self.options["tiers"],
+                                  float(self.options["rest_mass"]), self.tie_break, eligible)
+        return draw_fn(p, n, self.rng)
 
     # state ------------------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:

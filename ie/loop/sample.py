@@ -7,7 +7,8 @@ from typing import Any, ClassVar
 
 from ie.loop.context import RunContext
 from ie.loop.pauses import expire_pauses
-from ie.store.reads import next_search_skip
+from ie.concepts.feedback import title_word_scores
+from ie.store.reads import next_search_skip, titled_image_rewards
 
 PAPER_VOCABULARY = 146_347
 PAPER_TIERS = ((250, 0.8), (1000, 0.1))
@@ -41,7 +42,10 @@ class SampleStage:
 
     def run(self, ctx: RunContext, iteration: int) -> dict[str, Any]:
         cfg = ctx.config
-        concepts = ctx.brain.sample(cfg.queries_per_iter)
+        # relevance feedback: the words of the rewarded images' titles (a share of the draw, the brain's
+        # feedback_fraction); read from the store, so a resumed run draws what it would have
+        word_scores = title_word_scores(titled_image_rewards(ctx.store)) if iteration > 0 else {}
+        concepts = ctx.brain.sample(cfg.queries_per_iter, word_scores)
         rng = random.Random(f"{cfg.seed}:{iteration}:queries")
         weights = list(cfg.engine_weights or [1.0] * len(cfg.engines))
         # an engine that sits out (a spent quota, a refused key) gets no queries while another can answer them;
@@ -67,4 +71,7 @@ class SampleStage:
                 continue
             ctx.store.add_query(iteration, concept.id, text, engine, descriptor, skip=skip)
             planned += 1
-        return {"planned": planned}
+        if not word_scores:
+            return {"planned": planned}
+        best = sorted(word_scores, key=lambda w: (-word_scores[w], w))[:5]  # kept with the stage's mark
+        return {"planned": planned, "feedback_words": {w: round(word_scores[w], 4) for w in best}}

@@ -138,3 +138,14 @@ def next_search_skip(store: RunStore, engine: str, text: str, limit: int, before
 
 __all__ = ["PASSING_FAILURES", "RewardedImage", "concept_best_images", "engine_totals", "failed_download_count",
            "failure_kind", "kept_image_licences", "next_search_skip", "rewarded_images", "search_spent", "searched", "stored_concepts", "top_concepts"]
+
+
+def titled_image_rewards(store: RunStore) -> list[tuple[str, float]]:
+    """(the titles of all of an image's hits, joined; its reward) for every rewarded image some hit titled: what
+    relevance feedback (:mod:`ie.concepts.feedback`) learns words from."""
+    titles: dict[str, list[str]] = {}
+    for sha, title in store.query("SELECT DISTINCT d.sha256, h.title FROM hits h JOIN downloads d ON d.url = h.url "
+                                  "WHERE d.sha256 IS NOT NULL AND h.title IS NOT NULL AND h.title != ''"):
+        titles.setdefault(sha, []).append(title)
+    rewards = store.image_rewards()
+    return [(" ".join(sorted(titles[sha])), rewards[sha]) for sha in sorted(titles) if sha in rewards]

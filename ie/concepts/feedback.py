@@ -1,0 +1,67 @@
+"""Relevance feedback from the words of the results: which words do the target-like images' titles carry?
+
+A text-matching engine (Flickr, Openverse, Wikimedia, a BM25 index over captions) finds an image by the words of
+its title, tags or caption, not by what the concept means. So the images a run has already scored say which words
+lead to the target: a word's score is the mean reward of the images whose hit titles contain it, shrunk towards
+the mean of all scored images by ``shrink`` pseudo-images (one lucky image does not make a word), and a concept
+scores the best of the words of its name (what the engine is asked). This is Rocchio's relevance feedback
+(1971), written here in a few lines because it needs the run's own rewards and titles, which no library holds.
+
+Measured on the clip-art web (``benchmarks/RESULTS.md``, "Relevance feedback from result titles"): after the
+first iteration's uniform draw, the 256 untried concepts with the best feedback score are 60-86% relevant in every
+seed, where the GP's next draw was 0-11%.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+WORD = re.compile(r"[^\W_]+")  # \w without "_": file-name titles ("red_fox.jpg") split into words
+SHRINK = 3.0  # pseudo-images at the overall mean: a word seen on 3 images moves halfway to their mean
+MIN_IMAGES = 2  # a word on fewer scored images says nothing yet
+
+
+def words(text: str | None) -> set[str]:
+    """The lowercase words of ``text`` (runs of letters and digits, of any script)."""
+    return set(WORD.findall((text or "").lower()))
+
+
+def title_word_scores(images: Iterable[tuple[str, float]], shrink: float = SHRINK,
+                      min_images: int = MIN_IMAGES) -> dict[str, float]:
+    """Word -> shrunk mean reward of the images whose titles contain it. ``images``: (all of one image's hit
+    titles joined, its reward), one pair per image; a word counts once per image."""
+    pairs = [(words(title), float(reward)) for title, reward in images if np.isfinite(reward)]
+    if not pairs:
+        return {}
+    overall = float(np.mean([reward for _, reward in pairs]))
+    total: dict[str, float] = {}
+    count: dict[str, int] = {}
+    for found, reward in pairs:
+        for word in found:
+            total[word] = total.get(word, 0.0) + reward
+            count[word] = count.get(word, 0) + 1
+    return {word: (total[word] + shrink * overall) / (count[word] + shrink)
+            for word in total if count[word] >= min_images}
+
+
+class NameWords:
+    """The words of each concept name, indexed once: ``scores(word_scores)`` gives every concept the best score
+    of its name's words (``-inf`` where none of them has a score)."""
+
+    def __init__(self, names: Sequence[str]):
+        self.n = len(names)
+        self.by_word: dict[str, list[int]] = {}
+        for i, name in enumerate(names):
+            for word in words(name):
+                self.by_word.setdefault(word, []).append(i)
+
+    def scores(self, word_scores: Mapping[str, float]) -> np.ndarray:
+        out = np.full(self.n, -np.inf)
+        for word, score in word_scores.items():
+            idx = self.by_word.get(word)
+            if idx:
+                np.maximum.at(out, idx, float(score))
+        return out
