@@ -57,10 +57,11 @@ def test_retired_and_random_policy_never_redraw():
 def test_old_state_resumes_with_the_options_it_began_with():
     concepts, x, _ = clustered(300, 3, dim=8)
     state = ConceptBrain(concepts, x, options={"exclude_tried": True}).to_state()
-    for key in ("tried_penalty", "draw"):  # a state saved before these options existed
+    for key in ("tried_penalty", "draw", "feedback_fraction"):  # a state saved before these options existed
         del state["options"][key]
     old = ConceptBrain.from_state(state, concepts, x)
     assert old.options["tried_penalty"] == 0.0 and old.options["draw"] == "successive"
+    assert old.options["feedback_fraction"] == 0.0  # the GP alone, as it began
     with pytest.raises(ValueError, match="draw"):
         ConceptBrain(concepts, x, options={"draw": "stratified"})
 
