@@ -43,9 +43,9 @@ DEFAULTS: dict[str, Any] = {
     # text-matching search engine finds them alike. 0: the paper's GP over the text embeddings alone
     "name_words": 0.0,
     "name_words_dim": 512,
-    # the share of each draw (after the labels) taken by relevance feedback from the results' titles: untried
-    # concepts whose name carries the words of the best-rewarded images' titles (:mod:`ie.concepts.feedback`), drawn
-    # by the same tiered softmax over their feedback score; the rest from the GP. 0: the paper's draw, the GP alone
+    # the share of each draw (after the labels) taken by relevance feedback from the results' titles: concepts whose
+    # name carries the words of the best-rewarded images' titles (:mod:`ie.concepts.feedback`), drawn by the same
+    # tiered softmax over their feedback score; the rest from the GP. 0: the paper's draw, the GP alone
     "feedback_fraction": 0.5,
 }
 POLICIES = CHOICES["policy"]  # one list: the config checks it before a run
@@ -273,7 +273,9 @@ class ConceptBrain:
             return np.zeros(0, dtype=np.int64)
         scores = self.feedback_scores(word_scores)
         eligible = self.eligible() & np.isfinite(scores)
-        eligible[self.observed()[0]] = False  # feedback proposes new concepts; the GP re-draws proven ones
+        # a tried concept stays in this draw too (searched again, deeper): its own images count in its words' scores,
+        # so one whose results were poor falls with them (measured on the clip-art web: leaving tried concepts out
+        # kept 609 relevant images in 5 seeds instead of 743, last two iterations 28-46x random instead of 41-50x)
         n = min(int(round(m * share)), int(eligible.sum()))
         if n <= 0:
             return np.zeros(0, dtype=np.int64)

@@ -1,7 +1,8 @@
 """The policy half of the loop on a web with ground truth, image by image: for tests and benchmarks that measure
 what the concept brain makes of a real vocabulary and corpus without training a model.
 
-Each drawn concept is searched on the engine (its first page, ``images_per_query`` hits); each image found gets a
+Each drawn concept is searched on the engine (``images_per_query`` hits a page; a concept drawn again gets its next
+page, as the run searches it deeper); each image found gets a
 reward once, its ground-truth relevance (1 or 0) plus Gaussian noise (``image_noise``: 0.7 puts a relevant image
 above an irrelevant one 84% of the time, about the kNN reward's ROC AUC on the clip-art web); a concept's reward
 is the mean of its top 10 image rewards (the paper's), an empty search the iteration's lowest; a search that came
@@ -26,6 +27,7 @@ def run_image_proxy(brain: Any, engine: Any, iterations: int, queries: int, seed
     rng = np.random.default_rng([seed, 5])
     reward: dict[str, float] = {}
     titles: dict[str, set[str]] = {}
+    pages: dict[str, int] = {}
     precision = []
     for iteration in range(iterations):
         scores = title_word_scores([(" ".join(sorted(titles[u])), reward[u]) for u in sorted(titles)]) \
@@ -33,7 +35,8 @@ def run_image_proxy(brain: Any, engine: Any, iterations: int, queries: int, seed
         picked = brain.sample(queries, scores)
         relevant, values, spent = [], [], []
         for concept in picked:
-            hits = engine.search_page(concept.name, 1, images_per_query).hits
+            pages[concept.id] = pages.get(concept.id, 0) + 1
+            hits = engine.search_page(concept.name, pages[concept.id], images_per_query).hits
             relevant.append(engine.relevance(concept.name) >= relevant_at)
             found = []
             for hit in hits:
