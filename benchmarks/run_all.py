@@ -42,6 +42,9 @@ LEFT_OUT: dict[str, str] = {
     "sampler_surrogate.py": "fits its surrogate to a kept simweb run given as argument (`python "
                             "benchmarks/explore_simweb.py --target simweb --iterations 5 --policies gp --seeds 1 "
                             "--keep-runs DIR`, then `python benchmarks/sampler_surrogate.py DIR/simweb-gp-1`)",
+    "concept_reward_rules.py": "reads finished clip-art runs given as arguments (`python benchmarks/explore_simweb.py "
+                               "--target clipart --queries 256 --policies gp-words --keep-runs DIR`, then `python "
+                               "benchmarks/concept_reward_rules.py DIR/clipart-gp-words-*`)",
     "demo_seeds.py": "measures nothing itself: it summarises the JSON lines of a ten-seed `explore_simweb.py` run "
                      "given as argument (`python benchmarks/demo_seeds.py "
                      "benchmarks/results/demo-seeds-classifier.jsonl`)",

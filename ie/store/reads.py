@@ -4,8 +4,9 @@ outside :mod:`ie.store.run_store`, kept in the store package like every other qu
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from pathlib import Path
+from typing import Any
+
 from ie.api import Concept
 from ie.store.run_store import RunStore
 
@@ -140,12 +141,18 @@ __all__ = ["PASSING_FAILURES", "RewardedImage", "concept_best_images", "engine_t
            "failure_kind", "kept_image_licences", "next_search_skip", "rewarded_images", "search_spent", "searched", "stored_concepts", "top_concepts"]
 
 
-def titled_image_rewards(store: RunStore) -> list[tuple[str, float]]:
+def titled_image_rewards(store: RunStore, through_iteration: int | None = None) -> list[tuple[str, float]]:
     """(the titles of all of an image's hits, joined; its reward) for every rewarded image some hit titled: what
-    relevance feedback (:mod:`ie.concepts.feedback`) learns words from."""
+    relevance feedback (:mod:`ie.concepts.feedback`) learns words from; ``through_iteration``: as the run knew it
+    then (hits of queries and rewards of that iteration or before)."""
+    sql = ("SELECT DISTINCT d.sha256, h.title FROM hits h JOIN downloads d ON d.url = h.url JOIN queries q "
+           "ON q.id = h.query_id WHERE d.sha256 IS NOT NULL AND h.title IS NOT NULL AND h.title != ''")
+    params: tuple[Any, ...] = ()
+    if through_iteration is not None:
+        sql, params = sql + " AND q.iteration <= ?", (through_iteration,)
     titles: dict[str, list[str]] = {}
-    for sha, title in store.query("SELECT DISTINCT d.sha256, h.title FROM hits h JOIN downloads d ON d.url = h.url "
-                                  "WHERE d.sha256 IS NOT NULL AND h.title IS NOT NULL AND h.title != ''"):
+    for sha, title in store.query(sql, params):
         titles.setdefault(sha, []).append(title)
-    rewards = store.image_rewards()
+    rewards = {sha: value for sha, value in store.query("SELECT sha256, value FROM image_rewards" + (
+        " WHERE iteration <= ?" if through_iteration is not None else ""), params)}
     return [(" ".join(sorted(titles[sha])), rewards[sha]) for sha in sorted(titles) if sha in rewards]
