@@ -57,9 +57,14 @@ def main() -> int:
     from ie.concepts.feedback import NameWords, title_word_scores
     from ie.store import RunStore
     from ie.store.reads import titled_image_rewards, stored_concepts
-    from ie_plugins.clipart.engine import ClipartEngine
+    from ie.config import ExploreConfig
+    from ie.host.manager import get_plugin_manager
+    from ie.loop.session import Session
 
-    engine = ClipartEngine({"target": "animals"})
+    first = RunStore.open_existing(args.runs[0])
+    session = Session.build(ExploreConfig.from_saved(first.get_state("config")), args.runs[0], get_plugin_manager())
+    first.close()
+    engine = next(e for e in session.engines.values() if callable(getattr(e, "relevance", None)))
     known: dict[str, bool] = {}
 
     def relevant(name: str) -> bool:
@@ -68,7 +73,7 @@ def main() -> int:
         return known[name]
 
     table: dict[str, dict[str, list[float]]] = {}
-    feedback: dict[int, list[tuple[float, float]]] = {}
+    feedback: dict[int, list[tuple[float, float, float]]] = {}
     names: NameWords | None = None
     for run in args.runs:
         store = RunStore.open(run)
@@ -96,26 +101,30 @@ def main() -> int:
                 row["top10"].append(float(np.mean([labels[i] for i in best])))
             if it + 1 in iterations:  # feedback from what was scored through this iteration
                 words = title_word_scores(titled_image_rewards(store, through_iteration=it))
-                score = names.scores(words)
                 tried = {q["concept_id"] for q in store.queries() if q["iteration"] <= it}
                 index = {c.id: i for i, c in enumerate(concepts)}
-                score[[index[c] for c in tried if c in index]] = -np.inf
-                best = [i for i in np.argsort(-score, kind="stable")[: args.top] if np.isfinite(score[i])]
+                shares = []
+                for how in ("max", "mean"):
+                    score = names.scores(words, how)
+                    score[[index[c] for c in tried if c in index]] = -np.inf
+                    best = [i for i in np.argsort(-score, kind="stable")[: args.top] if np.isfinite(score[i])]
+                    shares.append(float(np.mean([relevant(concepts[i].name) for i in best])) if best else 0.0)
                 next_draw = [relevant(q["text"]) for q in store.queries(iteration=it + 1)]
-                feedback.setdefault(it, []).append((float(np.mean([relevant(concepts[i].name) for i in best])),
+                feedback.setdefault(it, []).append((shares[0], shares[1],
                                                     float(np.mean(next_draw)) if next_draw else float("nan")))
         store.close()
-    engine.close()
+    session.close()
     print("| concept reward | ROC AUC, all queries | ROC AUC, queries with images | relevant share of the 10 best |")
     print("|---|---|---|---|")
     for name, row in sorted(table.items(), key=lambda kv: -statistics.mean(kv[1]["all"])):
         print(f"| {name} | {statistics.mean(row['all']):.3f} | {statistics.mean(row['found']):.3f} | "
               f"{statistics.mean(row['top10']):.3f} |")
     print(f"({len(table[next(iter(table))]['all'])} (run, iteration) pairs)")
-    print("\n| after iteration | relevant share of the feedback's best untried concepts, per run | of the run's next draw |")
-    print("|---|---|---|")
-    for it, pairs in sorted(feedback.items()):
-        print(f"| {it} | {' '.join(f'{a:.3f}' for a, _ in pairs)} | {' '.join(f'{b:.3f}' for _, b in pairs)} |")
+    print(f"\n| after iteration | relevant share of the feedback's {args.top} best untried concepts, per run: name "
+          "scored by its best word | by the mean of its words | of the run's next draw |")
+    print("|---|---|---|---|")
+    for it, rows in sorted(feedback.items()):
+        print(f"| {it} | " + " | ".join(" ".join(f"{row[k]:.3f}" for row in rows) for k in range(3)) + " |")
     return 0
 
 

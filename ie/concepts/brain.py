@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     # name carries the words of the best-rewarded images' titles (:mod:`ie.concepts.feedback`), drawn by the same
     # tiered softmax over their feedback score; the rest from the GP. 0: the paper's draw, the GP alone
     "feedback_fraction": 0.5,
+    # how a concept's name scores from its words' feedback scores: mean (of the name's scored words: a name must
+    # match on several good words) or max (its best word)
+    "feedback_name_score": "mean",
 }
 POLICIES = CHOICES["policy"]  # one list: the config checks it before a run
 DRAWS = ("systematic", "successive")
@@ -115,6 +118,9 @@ class ConceptBrain:
         self.vocab_fingerprint = fingerprint(concepts)
         if self.options["draw"] not in DRAWS:
             raise ValueError(f"unknown concept draw {self.options['draw']!r}; use {', '.join(DRAWS)}")
+        if self.options["feedback_name_score"] not in ("mean", "max"):
+            raise ValueError(f"concept option feedback_name_score must be mean or max, not "
+                             f"{self.options['feedback_name_score']!r}")
         if self.options["policy"] not in POLICIES:
             raise ValueError(f"unknown concept policy {self.options['policy']!r}; use {', '.join(POLICIES)}")
         emb = np.asarray(embeddings, dtype=np.float32)
@@ -262,10 +268,10 @@ class ConceptBrain:
         return [self.concepts[i] for i in picked]
 
     def feedback_scores(self, word_scores: Mapping[str, float]) -> np.ndarray:
-        """Each concept's relevance-feedback score: the best score of its name's words (``-inf``: none known)."""
+        """Each concept's relevance-feedback score from its name's words (``feedback_name_score``; ``-inf``: none)."""
         if self._name_words is None:
             self._name_words = NameWords([c.name for c in self.concepts])
-        return self._name_words.scores(word_scores)
+        return self._name_words.scores(word_scores, str(self.options["feedback_name_score"]))
 
     def _feedback_draw(self, m: int, word_scores: Mapping[str, float], draw_fn: Any) -> np.ndarray:
         share = float(self.options["feedback_fraction"])

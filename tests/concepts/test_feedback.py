@@ -35,10 +35,14 @@ def test_two_lucky_images_do_not_outrank_a_word_on_many_good_ones():
     assert scores["bird"] > scores["lucky"] > scores["junk"]
 
 
-def test_concept_scores_the_best_of_its_name_words():
-    index = NameWords(["water bird", "bird", "water pump", "tree"])
-    out = index.scores({"bird": 2.0, "water": 0.5})
-    assert out.tolist() == [2.0, 2.0, 0.5, -np.inf]
+def test_concept_scores_the_mean_or_the_best_of_its_scored_name_words():
+    index = NameWords(["water bird", "bird", "water pump", "tree", "teal striped hexagon"])
+    scores = {"bird": 2.0, "water": 0.5, "teal": 1.0, "striped": 0.0}
+    assert index.scores(scores, "max").tolist() == [2.0, 2.0, 0.5, -np.inf, 1.0]
+    assert index.scores(scores).tolist() == [1.25, 2.0, 0.5, -np.inf, 0.5]  # mean of the scored words ("pump": none)
+    with pytest.raises(ValueError, match="mean or max"):
+        ConceptBrain([Concept(id="a", name="a")], np.ones((1, 2), dtype=np.float32),
+                     options={"feedback_name_score": "sum"})
 
 
 def _vocabulary(n_per_word: int = 40) -> tuple[list[Concept], np.ndarray]:
