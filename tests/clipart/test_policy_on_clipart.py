@@ -90,8 +90,8 @@ def test_relevance_feedback_from_titles_lifts_the_gp_on_the_clipart_web(clipart_
     the mean of its top 10, a re-drawn concept's next page): the run's default draw (GP + relevance feedback) against
     the GP alone and random. Measured over seeds 0-11 (2026-12-07, benchmarks/policy_feedback.py): mean precision of
     iterations 1-4, random 0.021-0.073; GP alone 0.021-0.219, 2.8x random (median), ahead in 11 of 12; GP + feedback
-    0.031-0.469, 7.7x random (median; seeds 0-5: 9.6x), ahead in 11 of 12 (seed 4: 0.8x), at or above the GP alone
-    in 12 of 12, its mean 2.4x the GP's (seeds 0-5: 2.6x)."""
+    0.135-0.469, 9.1x random (median, lowest 3.2x; seeds 0-5: 9.8x), ahead in 12 of 12, above the GP alone in 12 of
+    12, its mean 2.6x the GP's (seeds 0-5: 2.7x)."""
     from ie.concepts.brain import ConceptBrain
     from ie.loop.sample import scaled_tiers
     from ie.testing.policy_proxy import run_image_proxy
@@ -113,7 +113,7 @@ def test_relevance_feedback_from_titles_lifts_the_gp_on_the_clipart_web(clipart_
         engine.close()
     floor = 1.0 / (QUERIES * (ITERATIONS - 1))
     ratios = [g / max(r, floor) for g, r in zip(means["gp+feedback"], means["random"])]
-    assert statistics.median(ratios) >= 3.5, ratios  # measured 9.6x on these seeds
-    assert sum(g > r for g, r in zip(means["gp+feedback"], means["random"])) >= len(SEEDS) - 2, means  # 5 of 6
+    assert statistics.median(ratios) >= 3.5, ratios  # measured 9.8x on these seeds
+    assert sum(g > r for g, r in zip(means["gp+feedback"], means["random"])) >= len(SEEDS) - 2, means  # 6 of 6
     assert sum(f >= g for f, g in zip(means["gp+feedback"], means["gp"])) >= len(SEEDS) - 1, means  # 6 of 6
-    assert statistics.mean(means["gp+feedback"]) >= 1.5 * statistics.mean(means["gp"]), means  # 2.6x
+    assert statistics.mean(means["gp+feedback"]) >= 1.5 * statistics.mean(means["gp"]), means  # 2.7x
