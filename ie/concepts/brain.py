@@ -13,7 +13,7 @@ from ie.api import Concept
 from ie.concepts.estimator import GPRewardEstimator, Hyper
 from ie.config import CHOICES
 from ie.concepts.embeddings import name_word_bags
-from ie.concepts.feedback import NameWords
+from ie.concepts.feedback import NAME_SCORES, NameWords
 from ie.concepts.sampler import DEFAULT_REST_MASS, DEFAULT_TIERS, concept_probabilities, draw, draw_systematic
 
 DEFAULTS: dict[str, Any] = {
@@ -118,8 +118,8 @@ class ConceptBrain:
         self.vocab_fingerprint = fingerprint(concepts)
         if self.options["draw"] not in DRAWS:
             raise ValueError(f"unknown concept draw {self.options['draw']!r}; use {', '.join(DRAWS)}")
-        if self.options["feedback_name_score"] not in ("mean", "max"):
-            raise ValueError(f"concept option feedback_name_score must be mean or max, not "
+        if self.options["feedback_name_score"] not in NAME_SCORES:
+            raise ValueError(f"concept option feedback_name_score must be one of {', '.join(NAME_SCORES)}, not "
                              f"{self.options['feedback_name_score']!r}")
         if self.options["policy"] not in POLICIES:
             raise ValueError(f"unknown concept policy {self.options['policy']!r}; use {', '.join(POLICIES)}")
@@ -267,6 +267,11 @@ class ConceptBrain:
             self.label_cursor += 1
         return [self.concepts[i] for i in picked]
 
+    @property
+    def uses_feedback(self) -> bool:
+        """Whether :meth:`sample` draws a share by relevance feedback (so its word scores are worth reading)."""
+        return float(self.options["feedback_fraction"]) > 0 and self.options["policy"] != "random"
+
     def feedback_scores(self, word_scores: Mapping[str, float]) -> np.ndarray:
         """Each concept's relevance-feedback score from its name's words (``feedback_name_score``; ``-inf``: none)."""
         if self._name_words is None:
@@ -274,15 +279,14 @@ class ConceptBrain:
         return self._name_words.scores(word_scores, str(self.options["feedback_name_score"]))
 
     def _feedback_draw(self, m: int, word_scores: Mapping[str, float], draw_fn: Any) -> np.ndarray:
-        share = float(self.options["feedback_fraction"])
-        if not word_scores or share <= 0 or m <= 0 or self.options["policy"] == "random":
+        if not word_scores or m <= 0 or not self.uses_feedback:
             return np.zeros(0, dtype=np.int64)
         scores = self.feedback_scores(word_scores)
         eligible = self.eligible() & np.isfinite(scores)
         # a tried concept stays in this draw too (searched again, deeper): its own images count in its words' scores,
         # so one whose results were poor falls with them (measured on the clip-art web: leaving tried concepts out
         # kept 609 relevant images in 5 seeds instead of 743, last two iterations 28-46x random instead of 41-50x)
-        n = min(int(round(m * share)), int(eligible.sum()))
+        n = min(int(round(m * float(self.options["feedback_fraction"]))), int(eligible.sum()))
         if n <= 0:
             return np.zeros(0, dtype=np.int64)
         p = concept_probabilities(np.where(eligible, scores, 0.0), float(self.options["smr"]), self.options["tiers"],

@@ -6,7 +6,8 @@ lead to the target: a word's score is the mean reward of the images whose hit ti
 the mean of all scored images by ``shrink`` pseudo-images (one lucky image does not make a word), and a concept
 scores the mean of the scored words of its name (what the engine is asked): a name must match on several good
 words where several carry meaning ("teal striped hexagon"), and scores its one known word where one does. This is
-Rocchio's relevance feedback (1971), written here in a few lines because it needs the run's own rewards and titles, which no library holds.
+Rocchio's relevance feedback (1971), written here in a few lines because it needs the run's own rewards and
+titles, which no library holds.
 
 Measured (``benchmarks/concept_reward_rules.py``; ``benchmarks/RESULTS.md``, "The paper's concept reward, and
 relevance feedback from result titles"): on the clip-art web, after the first iteration's uniform draw, the 256
@@ -25,6 +26,7 @@ import numpy as np
 WORD = re.compile(r"[^\W_]+")  # \w without "_": file-name titles ("red_fox.jpg") split into words
 SHRINK = 3.0  # pseudo-images at the overall mean: a word seen on 3 images moves halfway to their mean
 MIN_IMAGES = 2  # a word on fewer scored images says nothing yet
+NAME_SCORES = ("mean", "max")  # how a name scores from its words: their mean, or its best word
 
 
 def words(text: str | None) -> set[str]:
@@ -64,16 +66,17 @@ class NameWords:
     def scores(self, word_scores: Mapping[str, float], how: str = "mean") -> np.ndarray:
         """``how``: ``mean`` of a name's scored words (a name must match on several good words), or ``max``, its
         best word."""
+        if how not in NAME_SCORES:
+            raise ValueError(f"how must be one of {', '.join(NAME_SCORES)}, not {how!r}")
         best = np.full(self.n, -np.inf)
         total, count = np.zeros(self.n), np.zeros(self.n)
         for word, score in word_scores.items():
             idx = self.by_word.get(word)
-            if idx:
+            if not idx:
+                continue
+            if how == "max":
                 np.maximum.at(best, idx, float(score))
+            else:
                 np.add.at(total, idx, float(score))
                 np.add.at(count, idx, 1.0)
-        if how == "max":
-            return best
-        if how != "mean":
-            raise ValueError(f"how must be max or mean, not {how!r}")
-        return np.where(count > 0, total / np.maximum(count, 1.0), -np.inf)
+        return best if how == "max" else np.where(count > 0, total / np.maximum(count, 1.0), -np.inf)

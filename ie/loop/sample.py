@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from typing import Any, ClassVar
 
+from ie.concepts.feedback import title_word_scores
 from ie.loop.context import RunContext
 from ie.loop.pauses import expire_pauses
-from ie.concepts.feedback import title_word_scores
 from ie.store.reads import next_search_skip, titled_image_rewards
 
 PAPER_VOCABULARY = 146_347
@@ -44,7 +44,8 @@ class SampleStage:
         cfg = ctx.config
         # relevance feedback: the words of the rewarded images' titles (a share of the draw, the brain's
         # feedback_fraction); read from the store, so a resumed run draws what it would have
-        word_scores = title_word_scores(titled_image_rewards(ctx.store)) if iteration > 0 else {}
+        wanted = iteration > 0 and getattr(ctx.brain, "uses_feedback", False)
+        word_scores = title_word_scores(titled_image_rewards(ctx.store)) if wanted else {}
         concepts = ctx.brain.sample(cfg.queries_per_iter, word_scores)
         rng = random.Random(f"{cfg.seed}:{iteration}:queries")
         weights = list(cfg.engine_weights or [1.0] * len(cfg.engines))

@@ -137,10 +137,6 @@ def next_search_skip(store: RunStore, engine: str, text: str, limit: int, before
     return int(sum(row[0] == "done" for row in rows)) * limit
 
 
-__all__ = ["PASSING_FAILURES", "RewardedImage", "concept_best_images", "engine_totals", "failed_download_count",
-           "failure_kind", "kept_image_licences", "next_search_skip", "rewarded_images", "search_spent", "searched", "stored_concepts", "top_concepts"]
-
-
 def titled_image_rewards(store: RunStore, through_iteration: int | None = None) -> list[tuple[str, float]]:
     """(the titles of all of an image's hits, joined; its reward) for every rewarded image some hit titled: what
     relevance feedback (:mod:`ie.concepts.feedback`) learns words from; ``through_iteration``: as the run knew it
@@ -156,3 +152,7 @@ def titled_image_rewards(store: RunStore, through_iteration: int | None = None) 
     rewards = {sha: value for sha, value in store.query("SELECT sha256, value FROM image_rewards" + (
         " WHERE iteration <= ?" if through_iteration is not None else ""), params)}
     return [(" ".join(sorted(titles[sha])), rewards[sha]) for sha in sorted(titles) if sha in rewards]
+
+
+__all__ = ["PASSING_FAILURES", "RewardedImage", "concept_best_images", "engine_totals", "failed_download_count",
+           "failure_kind", "kept_image_licences", "next_search_skip", "rewarded_images", "search_spent", "searched", "stored_concepts", "titled_image_rewards", "top_concepts"]

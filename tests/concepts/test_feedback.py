@@ -40,7 +40,7 @@ def test_concept_scores_the_mean_or_the_best_of_its_scored_name_words():
     scores = {"bird": 2.0, "water": 0.5, "teal": 1.0, "striped": 0.0}
     assert index.scores(scores, "max").tolist() == [2.0, 2.0, 0.5, -np.inf, 1.0]
     assert index.scores(scores).tolist() == [1.25, 2.0, 0.5, -np.inf, 0.5]  # mean of the scored words ("pump": none)
-    with pytest.raises(ValueError, match="mean or max"):
+    with pytest.raises(ValueError, match="mean, max"):
         ConceptBrain([Concept(id="a", name="a")], np.ones((1, 2), dtype=np.float32),
                      options={"feedback_name_score": "sum"})
 
@@ -61,7 +61,8 @@ def test_the_feedback_share_of_a_draw_follows_the_best_words():
     assert len({c.id for c in picked}) == 40
     foxes = sum(c.name.startswith("fox") for c in picked)
     # half the draw is feedback, and the fox words hold its top tier (80% of its mass); the GP half is spread
-    # over five heads (about 4 foxes of 20)
+    # over five heads (about 4 foxes of 20). Measured over brain seeds 0-9 x 4 embedding seeds: 19-24 foxes with the
+    # feedback, at most 13 without
     assert foxes >= 16
     paper = ConceptBrain(concepts, x, seed=3, options={"feedback_fraction": 0.0, "tiers": [[20, 0.8], [60, 0.1]]})
     paper.observe([c.id for c in concepts[::10]], [0.0] * 20, iteration=0)
