@@ -33,6 +33,8 @@ QUICK_ARGS: dict[str, list[str]] = {
 }
 
 LEFT_OUT: dict[str, str] = {
+    "embed_overlap.py": "embeds WordNet twice from an empty cache beside a paper-size iteration (~35 min on 2 "
+                        "cores); run it alone: `python benchmarks/embed_overlap.py` (`--quick` for a smoke run)",
     "gpu_compare.sh": "needs a CUDA GPU (run `bash benchmarks/gpu_compare.sh` on a GPU machine)",
     "paper_scale.py": "about 13 min an iteration on 2 cores at full size (10 iterations: over 2 hours); run it "
                       "alone: `python benchmarks/paper_scale.py --iterations 3` (`--quick` for a smoke run)",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Union
 
 import numpy as np
 
@@ -57,6 +57,9 @@ DRAWS = ("systematic", "successive")
 LEGACY_OPTIONS: dict[str, Any] = {"tried_penalty": 0.0, "draw": "successive", "name_words": 0.0,
                                   "feedback_fraction": 0.0}
 STATE_VERSION = 1
+# the vocabulary's text embeddings, or a callable that returns them when they are first needed (they may still be
+# computing in the background: the first draw is uniform and needs none)
+EmbeddingSource = Union[np.ndarray, Callable[[], np.ndarray]]
 
 
 def fingerprint(concepts: Sequence[Concept]) -> str:
@@ -72,7 +75,9 @@ class ConceptBrain:
 
     ``ConceptBrain(concepts, embeddings, options=None, seed=0, label_ids=None, label_concepts=(),
     label_embeddings=None, meta=None)``: ``embeddings[i]`` is the (L2-normalised) text embedding of
-    ``concepts[i]``; ``options`` override :data:`DEFAULTS`. Label-set mode: the labels are either
+    ``concepts[i]``, or ``embeddings`` is a callable that returns them, called the first time the GP needs them
+    (:data:`EmbeddingSource`: a draw before any observation, uniform, needs none); ``options`` override
+    :data:`DEFAULTS`. Label-set mode: the labels are either
     ``label_ids`` (concepts of the vocabulary) or extra ``label_concepts`` with their embeddings. The
     vocabulary is then pruned to the ``label_prune`` share most similar to any label (labels kept), and
     each draw takes ``label_fraction`` of its concepts from the labels (cycling through them in a seeded
@@ -99,7 +104,7 @@ class ConceptBrain:
     def __init__(
         self,
         concepts: Sequence[Concept],
-        embeddings: np.ndarray,
+        embeddings: EmbeddingSource,
         options: Mapping[str, Any] | None = None,
         seed: int = 0,
         label_ids: Sequence[str] | None = None,
@@ -107,7 +112,7 @@ class ConceptBrain:
         label_embeddings: np.ndarray | None = None,
         meta: Mapping[str, Any] | None = None,
     ):
-        if len(concepts) != len(embeddings):
+        if not callable(embeddings) and len(concepts) != len(embeddings):
             raise ValueError(f"{len(concepts)} concepts but {len(embeddings)} embeddings")
         unknown = set(options or {}) - set(DEFAULTS)
         if unknown:
@@ -123,13 +128,15 @@ class ConceptBrain:
                              f"{self.options['feedback_name_score']!r}")
         if self.options["policy"] not in POLICIES:
             raise ValueError(f"unknown concept policy {self.options['policy']!r}; use {', '.join(POLICIES)}")
-        emb = np.asarray(embeddings, dtype=np.float32)
         all_concepts = list(concepts)
+        self._n_vocabulary = len(concepts)
+        self._embeddings: np.ndarray | None = None
+        self._source: EmbeddingSource = embeddings
         if label_concepts:
             if label_embeddings is None or len(label_embeddings) != len(label_concepts):
                 raise ValueError("label-set mode needs one embedding per label concept")
             all_concepts += list(label_concepts)
-            emb = np.concatenate([emb, np.asarray(label_embeddings, dtype=np.float32)])
+        self._label_embeddings = None if label_embeddings is None else np.asarray(label_embeddings, dtype=np.float32)
         label_list = list(label_ids or []) + [c.id for c in label_concepts]
         position = {c.id: i for i, c in enumerate(all_concepts)}
         missing = [cid for cid in label_list if cid not in position]
@@ -138,22 +145,16 @@ class ConceptBrain:
         label_idx = np.array(list(dict.fromkeys(position[c] for c in label_list)), dtype=np.int64)
         self.label_ids = [all_concepts[i].id for i in label_idx]
         self.n_labels = len(label_idx)
-        keep = np.arange(len(concepts))
-        if self.n_labels:
-            pruned = prune_by_labels(emb[: len(concepts)], emb[label_idx], float(self.options["label_prune"]))
-            keep = np.setdiff1d(pruned, label_idx)
-        order = np.concatenate([keep, label_idx]).astype(np.int64)  # the labels last
-        self.concepts: list[Concept] = [all_concepts[i] for i in order]
-        self.embeddings = emb[order]
         weight = float(self.options["name_words"])
         if not 0.0 <= weight < 1.0:
             raise ValueError(f"concept option name_words must be in [0, 1), not {weight}")
-        if weight > 0:  # squared distances add: the kernel is the text kernel times a name-word kernel
-            words = name_word_bags([c.name for c in self.concepts], int(self.options["name_words_dim"]))
-            both = np.empty((len(words), self.embeddings.shape[1] + words.shape[1]), dtype=np.float32)
-            np.multiply(self.embeddings, math.sqrt(1.0 - weight), out=both[:, : self.embeddings.shape[1]])
-            np.multiply(words, math.sqrt(weight), out=both[:, self.embeddings.shape[1]:])
-            self.embeddings = both
+        keep = np.arange(len(concepts))
+        if self.n_labels:  # which concepts are kept depends on the embeddings: they are needed now
+            emb = self._vocabulary_embeddings()
+            pruned = prune_by_labels(emb[: len(concepts)], emb[label_idx], float(self.options["label_prune"]))
+            keep = np.setdiff1d(pruned, label_idx)
+        self._order = np.concatenate([keep, label_idx]).astype(np.int64)  # the labels last
+        self.concepts: list[Concept] = [all_concepts[i] for i in self._order]
         self.index = {c.id: i for i, c in enumerate(self.concepts)}
         self.observed_through = -1
         self.rng = np.random.default_rng(self.seed)
@@ -168,6 +169,31 @@ class ConceptBrain:
         self.fitted_on = -1  # number of observations the cached scores were computed from
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
         self._name_words: NameWords | None = None
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """The GP's inputs, one row per concept of :attr:`concepts`: the text embeddings (with the name-word bags
+        beside them when ``name_words`` > 0). Asked of the embedding source the first time they are needed."""
+        if self._embeddings is None:
+            emb = self._vocabulary_embeddings()[self._order]
+            weight = float(self.options["name_words"])
+            if weight > 0:  # squared distances add: the kernel is the text kernel times a name-word kernel
+                words = name_word_bags([c.name for c in self.concepts], int(self.options["name_words_dim"]))
+                both = np.empty((len(words), emb.shape[1] + words.shape[1]), dtype=np.float32)
+                np.multiply(emb, math.sqrt(1.0 - weight), out=both[:, : emb.shape[1]])
+                np.multiply(words, math.sqrt(weight), out=both[:, emb.shape[1]:])
+                emb = both
+            self._embeddings = emb
+        return self._embeddings
+
+    def _vocabulary_embeddings(self) -> np.ndarray:
+        """The vocabulary's embeddings with the extra label concepts' after them, from the source (once)."""
+        if callable(self._source):
+            self._source = np.asarray(self._source())
+        emb = np.asarray(self._source, dtype=np.float32)
+        if len(emb) != self._n_vocabulary:
+            raise ValueError(f"{self._n_vocabulary} concepts but {len(emb)} embeddings")
+        return emb if self._label_embeddings is None else np.concatenate([emb, self._label_embeddings])
 
     # observations -----------------------------------------------------------------------------
     def observe(self, concept_ids: Sequence[str], rewards: Sequence[float], iteration: int | None = None) -> None:
@@ -317,7 +343,7 @@ class ConceptBrain:
         cls,
         state: Mapping[str, Any],
         concepts: Sequence[Concept],
-        embeddings: np.ndarray,
+        embeddings: EmbeddingSource,
         label_concepts: Sequence[Concept] = (),
         label_embeddings: np.ndarray | None = None,
     ) -> ConceptBrain:

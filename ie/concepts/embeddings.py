@@ -28,6 +28,10 @@ def cache_path(vocabulary: Vocabulary, embedder: TextEmbedder, cache_dir: str | 
     return Path(cache_dir or default_cache_dir()) / f"{name}-{len(vocabulary)}-{h.hexdigest()[:16]}-{safe}.npy"
 
 
+class EmbeddingStopped(Exception):
+    """``embed_vocabulary`` was asked to stop (``should_stop``); what it had done is kept for the next call."""
+
+
 def embed_vocabulary(
     vocabulary: Vocabulary,
     embedder: TextEmbedder,
@@ -35,13 +39,15 @@ def embed_vocabulary(
     batch_size: int = 1024,
     progress: Callable[[int, int], None] | None = None,
     flush_every: int = 8,
+    should_stop: Callable[[], bool] | None = None,
 ) -> np.ndarray:
     """Embeddings (float32, ``len(vocabulary) x embedder.dim``) of every concept's ``embed_text()``.
 
     Loaded from the cache when present (memory-mapped, read-only). Otherwise computed in batches
     (``progress(done, total)`` after each) into ``<file>.partial``, flushed with its count every ``flush_every``
     batches: an interrupted embedding (Ctrl-C, a crash) goes on where it stopped the next time. The finished file
-    is renamed into place, so concurrent runs never see a partial one.
+    is renamed into place, so concurrent runs never see a partial one. ``should_stop()`` true before a batch:
+    flush and raise :class:`EmbeddingStopped`.
     """
     path = cache_path(vocabulary, embedder, cache_dir)
     if path.exists():
@@ -65,6 +71,11 @@ def embed_vocabulary(
     if progress is not None and done:
         progress(done, len(texts))
     for n, lo in enumerate(range(done, len(texts), batch_size), start=1):
+        if should_stop is not None and should_stop():
+            out.flush()
+            write_atomic(count_file, str(done).encode())
+            del out
+            raise EmbeddingStopped(f"stopped after {done:,} of {len(texts):,} texts")
         out[lo: lo + batch_size] = embedder.embed(texts[lo: lo + batch_size])
         done = min(lo + batch_size, len(texts))
         if n % flush_every == 0 or done == len(texts):

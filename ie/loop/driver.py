@@ -21,7 +21,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -42,6 +42,10 @@ from ie.loop.sample import SampleStage, brain_options
 from ie.loop.search import SearchStage
 from ie.loop.train import TrainStage
 from ie.store import RunStore, free_disk
+
+if TYPE_CHECKING:
+    from ie.concepts.background import BackgroundEmbedding
+    from ie.concepts.brain import EmbeddingSource
 
 PIPELINE: tuple[Stage, ...] = (SampleStage(), SearchStage(), DownloadStage(), RewardStage(), EstimateStage(),
                                TrainStage(), EvaluateStage())
@@ -104,8 +108,13 @@ class Explorer:
     """Runs (or resumes) exploration in ``run_dir``. Library use: ``Explorer(config, run_dir).run()``."""
 
     def __init__(self, config: ExploreConfig | None = None, run_dir: str | Path = "runs/demo", *,
-                 manager: PluginManager | None = None, console: Console | None = None, progress: bool = True):
+                 manager: PluginManager | None = None, console: Console | None = None, progress: bool = True,
+                 background_embedding: bool = True):
         self.run_dir = Path(run_dir)
+        # an uncached vocabulary embedding runs beside iteration 0 (ie.concepts.background); False: before it
+        self.background_embedding = background_embedding
+        self._embedding: BackgroundEmbedding | None = None
+        self.embedding_wait_s = 0.0  # how long the run waited for a background embedding
         if config is not None:  # a misspelt plugin name or option fails before the run directory is touched
             check_plugin_names(config, manager or get_plugin_manager())
         self.store = RunStore.open(self.run_dir)
@@ -146,7 +155,7 @@ class Explorer:
 
     # setup -----------------------------------------------------------------------------------
     def _setup(self) -> RunContext:
-        from ie.concepts import ConceptBrain, embed_vocabulary
+        from ie.concepts import ConceptBrain, cache_path, embed_vocabulary
         from ie.progress import progress_bar
 
         cfg, store = self.config, self.store
@@ -177,9 +186,14 @@ class Explorer:
             concepts = list(vocabulary.concepts())
             embedder = session.create("embedder", cfg.embedder)
         # once per (vocabulary, embedder) on this machine, then cached: WordNet x MiniLM takes minutes on a CPU
-        with progress_bar(f"embedding {len(concepts):,} concepts (once)", len(concepts), enabled=self.progress) as bar:
-            embeddings = embed_vocabulary(vocabulary, embedder, cache_dir() / "embeddings",
-                                          progress=lambda done, total: bar.update(done))
+        embeddings: EmbeddingSource | Any
+        if self.background_embedding and not cache_path(vocabulary, embedder, cache_dir() / "embeddings").exists():
+            embeddings = self._embed_in_background(vocabulary, embedder, concepts[0].embed_text())
+        else:
+            with progress_bar(f"embedding {len(concepts):,} concepts (once)", len(concepts),
+                              enabled=self.progress) as bar:
+                embeddings = embed_vocabulary(vocabulary, embedder, cache_dir() / "embeddings",
+                                              progress=lambda done, total: bar.update(done))
         if not store.get_state("concepts_stored"):
             store.add_concepts(concepts)
             store.set_state("concepts_stored", len(concepts))
@@ -201,10 +215,46 @@ class Explorer:
         session.emit("run_started", config=cfg.to_dict())
         return self.context
 
+    def _embed_in_background(self, vocabulary: Any, embedder: Any, probe: str) -> EmbeddingSource:
+        """Start the vocabulary's embedding beside the run; the brain gets a callable that waits for it."""
+        from ie.concepts.background import BackgroundEmbedding
+        from ie.progress import progress_bar
+
+        embedder.embed([probe])  # the model loads now: a missing model or package fails before any work
+        background = self._embedding = BackgroundEmbedding(vocabulary, embedder, cache_dir() / "embeddings").start()
+        total = background.total
+        self.console.print(f"embedding {total:,} concepts in the background at low priority (once on this machine); "
+                           "iteration 0 draws them uniformly and does not wait for it")
+
+        def wait() -> Any:
+            if not background.running:
+                return background.result()
+            began, left = time.monotonic(), total - background.done
+            with progress_bar(f"embedding {total:,} concepts (once; the concept GP waits for it)", total,
+                              enabled=self.progress) as bar:
+                embeddings = background.result(lambda done, _total: bar.update(done))
+            self.embedding_wait_s = time.monotonic() - began
+            self.console.print(f"the concept GP waited {self.embedding_wait_s:.0f} s for the last {left:,} concept "
+                               "embeddings")
+            return embeddings
+
+        return wait
+
+    def _stop_embedding(self) -> None:
+        background, self._embedding = self._embedding, None
+        if background is not None and background.running:
+            background.stop(timeout_s=120)
+            self.console.print(f"concept embedding stopped at {background.done:,} of {background.total:,}; the next "
+                               "run goes on from there")
+
     # driving ---------------------------------------------------------------------------------
     def run(self) -> Path:
         """Run the remaining iterations; returns the report path. Ctrl-C stops at the next safe point."""
-        ctx = self._setup()
+        try:
+            ctx = self._setup()
+        except BaseException:
+            self._stop_embedding()
+            raise
         if not self._config_saved:
             self.store.set_state("config", self.config.to_dict())
             self._config_saved = True
@@ -238,6 +288,7 @@ class Explorer:
             self.session.emit("run_finished", status="done", report=str(report))
         finally:
             signal.signal(signal.SIGINT, previous) if previous is not None else None
+            self._stop_embedding()
             self.session.close()
         self.console.print(f"report: [bold]{report}[/]")
         return report

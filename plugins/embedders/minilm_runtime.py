@@ -54,8 +54,10 @@ def length_batches(lengths: Sequence[int], batch_size: int, sort: str = "tokens"
 
 @contextlib.contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
-    """torch's intra-op threads set to ``n`` for the block and restored after (the process's setting is not ours)."""
-    if not n:
+    """torch's intra-op threads set to ``n`` for the block and restored after (the process's setting is not ours).
+    Left alone off the main thread: the setting is the whole process's, and a vocabulary embedded in the background
+    (:mod:`ie.concepts.background`) must not change the threads of the training beside it."""
+    if not n or threading.current_thread() is not threading.main_thread():
         yield
         return
     import torch

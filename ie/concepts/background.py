@@ -1,0 +1,93 @@
+"""The vocabulary's embeddings computed in a background thread at the lowest CPU priority while a run's first
+iteration works: its draw is uniform and needs none, so WordNet x MiniLM (minutes on a CPU, once per machine) no
+longer holds back the first search. The GP asks for them when it first fits; only then does the run wait, and
+only for what is left.
+
+A thread, not a process: any embedder plugin works as it is (no pickling, no second copy of its model). It lowers
+its own priority (Linux nice 19; threads it starts, e.g. an embedder's worker pool, inherit it), so the iteration's
+own work (downloads, features, training) keeps the cores and the embedding takes what they leave idle. Stopping
+(Ctrl-C, an error, the run's end) keeps what was done: ``embed_vocabulary`` resumes from its flushed chunks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ie.api import TextEmbedder, Vocabulary
+from ie.concepts.embeddings import EmbeddingStopped, embed_vocabulary
+
+log = logging.getLogger(__name__)
+LOWEST_PRIORITY = 19
+
+
+def lower_this_thread_priority(niceness: int = LOWEST_PRIORITY) -> bool:
+    """Give the calling thread (and the threads it starts later) the lowest CPU priority; Linux only, where nice is
+    per thread (elsewhere it would apply to the whole process: left alone). Whether it was done."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except OSError as err:  # a sandbox that refuses it: the thread still works, at normal priority
+        log.debug("could not lower the embedding thread's priority: %s", err)
+        return False
+    return True
+
+
+class BackgroundEmbedding:
+    """``embed_vocabulary(vocabulary, embedder, cache_dir)`` in a daemon thread. :meth:`result` waits for it (and
+    raises what it raised); :attr:`done` / :attr:`total` tell how far it is; :meth:`stop` ends it at its next
+    batch, keeping what was done."""
+
+    def __init__(self, vocabulary: Vocabulary, embedder: TextEmbedder, cache_dir: str | Path | None = None,
+                 *, niceness: int = LOWEST_PRIORITY, batch_size: int = 1024):
+        self.vocabulary, self.embedder, self.cache_dir, self.niceness = vocabulary, embedder, cache_dir, niceness
+        self.batch_size = batch_size
+        self.total, self.done = len(vocabulary), 0
+        self._stop = threading.Event()
+        self._result: np.ndarray | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="ie-embed-vocabulary", daemon=True)
+
+    def start(self) -> BackgroundEmbedding:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        lower_this_thread_priority(self.niceness)
+        try:
+            self._result = embed_vocabulary(self.vocabulary, self.embedder, self.cache_dir, self.batch_size,
+                                            progress=self._progress, should_stop=self._stop.is_set)
+        except BaseException as err:  # handed to the thread that asks for the result
+            self._error = err
+
+    def _progress(self, done: int, total: int) -> None:
+        self.done = done
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def result(self, waiting: Callable[[int, int], None] | None = None, poll_s: float = 0.5) -> np.ndarray:
+        """The embeddings, once computed; ``waiting(done, total)`` is called while it waits."""
+        while self._thread.is_alive():
+            if waiting is not None:
+                waiting(self.done, self.total)
+            self._thread.join(poll_s)
+        if self._error is not None:
+            raise self._error
+        if self._result is None:
+            raise EmbeddingStopped("the background embedding was stopped before it finished")
+        return self._result
+
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Ask it to stop after the batch it is on, and wait for that (``timeout_s``: at most that long)."""
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout_s)
