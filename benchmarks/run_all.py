@@ -33,6 +33,8 @@ QUICK_ARGS: dict[str, list[str]] = {
 }
 
 LEFT_OUT: dict[str, str] = {
+    "embed_openvino.py": "needs openvino and nncf, which no extra of the project installs (`pip install openvino "
+                         "nncf`, then `python benchmarks/embed_openvino.py`)",
     "embed_overlap.py": "embeds WordNet twice from an empty cache beside a paper-size iteration (~35 min on 2 "
                         "cores); run it alone: `python benchmarks/embed_overlap.py` (`--quick` for a smoke run)",
     "gpu_compare.sh": "needs a CUDA GPU (run `bash benchmarks/gpu_compare.sh` on a GPU machine)",

@@ -6,10 +6,10 @@
 """
 
 from ie.concepts.brain import DEFAULTS, ConceptBrain, fingerprint, prune_by_labels
-from ie.concepts.embeddings import cache_path, default_cache_dir, embed_vocabulary
+from ie.concepts.embeddings import cache_path, cache_progress, default_cache_dir, embed_vocabulary
 from ie.concepts.estimator import GPRewardEstimator, Hyper
 
 __all__ = [
-    "DEFAULTS", "ConceptBrain", "GPRewardEstimator", "Hyper", "cache_path", "default_cache_dir",
+    "DEFAULTS", "ConceptBrain", "GPRewardEstimator", "Hyper", "cache_path", "cache_progress", "default_cache_dir",
     "embed_vocabulary", "fingerprint", "prune_by_labels",
 ]

@@ -74,11 +74,15 @@ class BackgroundEmbedding:
     def running(self) -> bool:
         return self._thread.is_alive()
 
-    def result(self, waiting: Callable[[int, int], None] | None = None, poll_s: float = 0.5) -> np.ndarray:
-        """The embeddings, once computed; ``waiting(done, total)`` is called while it waits."""
+    def result(self, waiting: Callable[[int, int], None] | None = None, poll_s: float = 0.5,
+               abort: Callable[[], bool] | None = None) -> np.ndarray:
+        """The embeddings, once computed; ``waiting(done, total)`` is called while it waits. ``abort()`` true
+        while it waits: raise :class:`EmbeddingStopped` at once (the embedding goes on until :meth:`stop`)."""
         while self._thread.is_alive():
             if waiting is not None:
                 waiting(self.done, self.total)
+            if abort is not None and abort():
+                raise EmbeddingStopped("no longer waited for")
             self._thread.join(poll_s)
         if self._error is not None:
             raise self._error

@@ -89,6 +89,21 @@ def embed_vocabulary(
     return np.load(path, mmap_mode="r")
 
 
+def cache_progress(vocabulary: Vocabulary, embedder: TextEmbedder, cache_dir: str | Path | None = None) -> int:
+    """How many of the vocabulary's embeddings are on disk: all of them once cached, the rows an interrupted
+    embedding kept (its ``.partial.count``), else 0."""
+    path = cache_path(vocabulary, embedder, cache_dir)
+    if path.exists():
+        return len(vocabulary)
+    count = path.with_name(path.name + ".partial.count")
+    if not path.with_name(path.name + ".partial").exists():
+        return 0
+    try:
+        return min(int(count.read_text().strip() or 0), len(vocabulary))
+    except (OSError, ValueError):
+        return 0
+
+
 def name_word_bags(names: Sequence[str], dim: int = 512) -> np.ndarray:
     """Each name's lowercase words as a hashed bag (``dim`` buckets, L2-normalised, float32): two names that share
     one of their two words have cosine 0.5. scikit-learn's HashingVectorizer (murmurhash: the same in every

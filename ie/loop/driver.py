@@ -218,6 +218,7 @@ class Explorer:
     def _embed_in_background(self, vocabulary: Any, embedder: Any, probe: str) -> EmbeddingSource:
         """Start the vocabulary's embedding beside the run; the brain gets a callable that waits for it."""
         from ie.concepts.background import BackgroundEmbedding
+        from ie.concepts.embeddings import EmbeddingStopped
         from ie.progress import progress_bar
 
         embedder.embed([probe])  # the model loads now: a missing model or package fails before any work
@@ -232,7 +233,11 @@ class Explorer:
             began, left = time.monotonic(), total - background.done
             with progress_bar(f"embedding {total:,} concepts (once; the concept GP waits for it)", total,
                               enabled=self.progress) as bar:
-                embeddings = background.result(lambda done, _total: bar.update(done))
+                try:  # a Ctrl-C while it waits stops the run now, not after the embedding
+                    embeddings = background.result(lambda done, _total: bar.update(done),
+                                                   abort=lambda: self._stop_reason is not None)
+                except EmbeddingStopped:
+                    raise StopRequested(str(self._stop_reason)) from None
             self.embedding_wait_s = time.monotonic() - began
             self.console.print(f"the concept GP waited {self.embedding_wait_s:.0f} s for the last {left:,} concept "
                                "embeddings")

@@ -125,3 +125,15 @@ def test_an_error_in_the_background_reaches_the_caller(tmp_path):
     background = BackgroundEmbedding(_vocabulary(), embedder, tmp_path, batch_size=2).start()
     with pytest.raises(RuntimeError, match="the model fell over"):
         background.result()
+
+
+def test_waiting_can_be_given_up_while_the_embedding_goes_on(tmp_path):
+    """The driver gives up waiting at a Ctrl-C (``abort``); the embedding itself stops only when told to."""
+    embedder = Gated()
+    background = BackgroundEmbedding(_vocabulary(), embedder, tmp_path, batch_size=2).start()
+    asked: list[int] = []
+    with pytest.raises(EmbeddingStopped):
+        background.result(abort=lambda: bool(asked.append(1)) or len(asked) > 2, poll_s=0.01)
+    assert background.running  # still at its gate
+    embedder.gate.set()
+    assert background.result().shape == (10, 4)

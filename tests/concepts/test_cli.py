@@ -52,3 +52,39 @@ def test_concepts_explain_reads_the_brain_state_from_the_run_store(tmp_path):
     assert len(lines) == 3
     assert "panda" in lines[0]  # the untried concept most like the rewarded one leads
     assert "2 concepts observed through iteration 0" in result.output
+
+
+def test_vocab_embed_does_a_run_s_embedding_ahead_and_goes_on_from_a_partial_one(tmp_path, monkeypatch):
+    import pytest
+
+    from ie.concepts import cache_path, cache_progress, embed_vocabulary
+    from ie.host.manager import get_plugin_manager
+    from ie.loop.session import host_options
+    from ie_plugins.embedders.hashing import HashingEmbedder
+
+    class Interrupted(HashingEmbedder):  # the same cache key: Ctrl-C after the first batch
+        calls = 0
+
+        def embed(self, texts):
+            Interrupted.calls += 1
+            if Interrupted.calls == 2:
+                raise KeyboardInterrupt
+            return super().embed(texts)
+
+    monkeypatch.setenv("IE_CACHE_DIR", str(tmp_path / "cache"))
+    f = tmp_path / "c.txt"
+    f.write_text("".join(f"concept {i}\n" for i in range(2500)))
+    manager = get_plugin_manager()
+    vocab = manager.create("vocabulary", "file", {**host_options(0), "path": str(f)})
+    embedder = manager.create("embedder", "hashing", host_options(0))
+    assert cache_progress(vocab, embedder) == 0
+    with pytest.raises(KeyboardInterrupt):
+        embed_vocabulary(vocab, Interrupted(), flush_every=1)
+    assert cache_progress(vocab, embedder) == 1024
+    args = ["vocab", "embed", "file", "--option", f"path={f}", "--embedder", "hashing"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "going on from 1,024 of 2,500" in result.output and "1,476 concepts embedded" in result.output
+    assert cache_path(vocab, embedder).exists() and cache_progress(vocab, embedder) == 2500  # what a run looks for
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "already embedded" in again.output

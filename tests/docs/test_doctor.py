@@ -129,3 +129,22 @@ def test_engines_declare_their_own_checks_probes_and_quotas(environment, ie_regi
     assert "my-archive" in labels and {"flickr", "openverse (anonymous)", "openverse (OAuth2)"} <= set(labels)
     assert isinstance(Archive.health({"MY_ARCHIVE_KEY": "set (env)"}, date(2026, 1, 1))[0], HealthCheck)
     assert Archive.health({"MY_ARCHIVE_KEY": "set (env)"}, date(2026, 1, 1))[0].status == "ok"
+
+
+def test_doctor_says_whether_wordnet_is_embedded_yet(tmp_path, monkeypatch):
+    from ie.concepts import cache_path
+    from ie.host.manager import get_plugin_manager
+    from ie.loop.session import host_options
+
+    monkeypatch.setenv("IE_CACHE_DIR", str(tmp_path / "cache"))
+    [row] = doctor.check_embeddings()
+    assert row.status == doctor.OK and row.detail.startswith("not yet") and "ie vocab embed wordnet" in row.fix
+    manager = get_plugin_manager()
+    path = cache_path(manager.create("vocabulary", "wordnet", host_options(0)),
+                      manager.create("embedder", "minilm", host_options(0)))
+    path.parent.mkdir(parents=True)
+    path.with_name(path.name + ".partial").touch()  # an interrupted embedding: its rows, and the count kept
+    path.with_name(path.name + ".partial.count").write_text("5000")
+    assert doctor.check_embeddings()[0].detail.startswith("5,000 of 146,347 done")
+    path.touch()
+    assert doctor.check_embeddings()[0].detail.startswith("all 146,347 cached")

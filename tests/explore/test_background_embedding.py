@@ -5,6 +5,8 @@ iteration 0's work was kept, for ``ie resume``."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import uuid
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ie.api import RunEvent, RunObserver, cache_dir, hookimpl
+from ie.loop.context import StopRequested
 from ie.loop.driver import Explorer
 from ie.store import RunStore
 from ie.testing.configs import tiny_simweb_config
@@ -41,15 +44,27 @@ class GatedHashing(HashingEmbedder):
         return super().embed(texts)
 
     @classmethod
-    def reset(cls, fail_at: int | None = None) -> None:
+    def reset(cls, fail_at: int | None = None, ctrl_c_after_train: bool = False) -> None:
         cls.gate, cls.key, cls.calls, cls.fail_at, cls.opened_by = threading.Event(), uuid.uuid4().hex, 0, fail_at, []
+        OpenAfterSearch.ctrl_c_after_train = ctrl_c_after_train
 
 
 class OpenAfterSearch(RunObserver):
+    """Opens the gate when iteration 0's search is done, or (``ctrl_c_after_train``) sends a Ctrl-C once iteration
+    0 has trained, while the gate stays shut, and opens it when the run has stopped."""
+
     name = "open-after-search"
+    ctrl_c_after_train = False
 
     def on_event(self, event: RunEvent) -> None:
-        if event.kind == "stage_finished" and event.data.get("stage") == "search" and not GatedHashing.gate.is_set():
+        stage = event.data.get("stage") if event.kind == "stage_finished" else None
+        if OpenAfterSearch.ctrl_c_after_train:
+            if stage == "train":
+                threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+            if event.kind == "run_finished":
+                GatedHashing.opened_by.append(f"run {event.data.get('status')}")
+                GatedHashing.gate.set()
+        elif stage == "search" and not GatedHashing.gate.is_set():
             GatedHashing.opened_by.append(f"search {event.iteration}")
             GatedHashing.gate.set()
 
@@ -104,4 +119,23 @@ def test_a_failed_background_embedding_stops_the_run_after_keeping_iteration_zer
         store.close()
     gated.fail_at = None
     Explorer.resume(run_dir, progress=False).run()  # the same run goes on and ends
+    assert [len(q) for q in _queries(run_dir)] == [8, 8]
+
+
+def test_ctrl_c_while_the_gp_waits_for_the_embedding_stops_the_run_at_once(gated, run_dir: Path) -> None:
+    gated.reset(ctrl_c_after_train=True)  # the embedding never gets past its first batch until the run has stopped
+    config = tiny_simweb_config(embedder="gated-hashing", iterations=2)
+    explorer = Explorer(config, run_dir, progress=False)
+    with pytest.raises(StopRequested, match="Ctrl-C"):
+        explorer.run()
+    assert gated.opened_by == ["run stopped"]  # stopped while the embedding still waited, not after it
+    assert explorer._embedding is None  # told to stop and joined
+    store = RunStore.open_existing(run_dir)
+    try:
+        assert store.stage_done(0, "train") and not store.stage_done(0, "evaluate")
+    finally:
+        store.close()
+    gated.reset()
+    gated.gate.set()
+    Explorer.resume(run_dir, progress=False).run()
     assert [len(q) for q in _queries(run_dir)] == [8, 8]

@@ -1,4 +1,4 @@
-"""``ie vocab list|count|show`` and ``ie concepts explain RUN_DIR``. Heavy imports stay inside the commands."""
+"""``ie vocab list|count|show|embed`` and ``ie concepts explain RUN_DIR``. Heavy imports stay inside the commands."""
 
 from __future__ import annotations
 
@@ -67,6 +67,38 @@ def vocab_show(
     end = len(concepts) if limit <= 0 else offset + limit
     for c in concepts[offset:end]:
         typer.echo(f"{c.id}\t{c.embed_text()}")
+
+
+@vocab_app.command("embed")
+def vocab_embed(
+    name: str,
+    embedder: str = typer.Option("minilm", "--embedder", "-e", help="The text embedder a run will use."),
+    option: list[str] = typer.Option([], "--option", "-o", help=OPTION_HELP),
+    embedder_option: list[str] = typer.Option([], "--embedder-option", help="Embedder option key=value "
+                                              "(repeatable), as in the run's [options.embedder.NAME] table."),
+) -> None:
+    """Embed vocabulary NAME now, ahead of a run (``ie vocab embed wordnet``): once per machine and cached, so a run
+    finds it done. A run does it too, beside its first iteration; Ctrl-C keeps the chunks done either way."""
+    import time
+
+    from ie.concepts import cache_path, cache_progress, embed_vocabulary
+    from ie.host.manager import get_plugin_manager
+    from ie.loop.session import host_options
+    from ie.progress import progress_bar
+
+    vocabulary = _vocabulary(name, parse_options(option))
+    model = get_plugin_manager().create("embedder", embedder, {**host_options(0), **parse_options(embedder_option)})
+    path, total = cache_path(vocabulary, model), len(vocabulary)
+    done = cache_progress(vocabulary, model)
+    if done == total:
+        typer.echo(f"{total:,} concepts of {name} already embedded by {embedder}: {path}")
+        return
+    if done:
+        typer.echo(f"going on from {done:,} of {total:,} concepts embedded earlier")
+    began = time.monotonic()
+    with progress_bar(f"embedding {total:,} concepts of {name} with {embedder}", total) as bar:
+        embed_vocabulary(vocabulary, model, progress=lambda n, _total: bar.update(n))
+    typer.echo(f"{total - done:,} concepts embedded in {(time.monotonic() - began) / 60:.1f} min: {path}")
 
 
 class _StoredVocabulary:
