@@ -30,7 +30,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from embed_speed import VOCABULARY_SIZE, cpu_model, neighbour_overlap, sample_texts  # noqa: E402
+from embed_speed import cpu_model, sample_texts, variant_row  # noqa: E402
 
 
 def feeds(runner: Any, texts: list[str]) -> list[tuple[np.ndarray, dict[str, np.ndarray]]]:
@@ -122,19 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     print("| variant | texts/s | min for 146,347 | cosine mean | cosine min | top-10 overlap |\n|---|---|---|---|---|---|")
     for name, make in variants.items():
-        embed = make()
-        embed(texts[:64])
-        began = time.perf_counter()
-        emb = embed(texts)
-        rate = len(texts) / (time.perf_counter() - began)
+        row, emb = variant_row(name, make(), texts, ref, queries)
         ref = emb if ref is None else ref
-        cos = (emb * ref).sum(1)
-        row = {"variant": name, "texts_per_s": round(rate, 1), "minutes_for_vocabulary": round(VOCABULARY_SIZE / rate / 60, 1),
-               "cos_mean": round(float(cos.mean()), 4), "cos_min": round(float(cos.min()), 4),
-               "top10_overlap": round(neighbour_overlap(ref, emb, queries), 3)}
         rows.append(row)
-        print(f"| {name} | {rate:.1f} | {row['minutes_for_vocabulary']} | {row['cos_mean']:.4f} | {row['cos_min']:.4f} "
-              f"| {row['top10_overlap']:.3f} |", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("a") as fh:
         meta = {"n": len(texts), "queries": len(queries), "calibration": args.calibration, "cpu": cpu_model(),

@@ -33,7 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from embed_speed import VOCABULARY_SIZE, cpu_model, neighbour_overlap, sample_texts  # noqa: E402
+from embed_speed import cpu_model, sample_texts, variant_row  # noqa: E402
 
 
 def optimized(fp32: Path, folder: Path) -> Path:
@@ -127,18 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         options = ort.SessionOptions()
         options.intra_op_num_threads, options.inter_op_num_threads = 1, 1
         runner.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        runner.embed(texts[:64])
-        began = time.perf_counter()
-        emb = runner.embed(texts)
-        rate = len(texts) / (time.perf_counter() - began)
+        row, emb = variant_row(name, runner.embed, texts, ref, queries)
         ref = emb if ref is None else ref
-        cos = (emb * ref).sum(1)
-        row = {"variant": name, "texts_per_s": round(rate, 1), "minutes_for_vocabulary": round(VOCABULARY_SIZE / rate / 60, 1),
-               "cos_mean": round(float(cos.mean()), 4), "cos_min": round(float(cos.min()), 4),
-               "top10_overlap": round(neighbour_overlap(ref, emb, queries), 3)}
         rows.append(row)
-        print(f"| {name} | {rate:.1f} | {row['minutes_for_vocabulary']} | {row['cos_mean']:.4f} | {row['cos_min']:.4f} "
-              f"| {row['top10_overlap']:.3f} |", flush=True)
     fastest = max(rows[2:], key=lambda r: r["texts_per_s"])
     profile = op_profile(Runner(model, backend="onnx", quantize="none", threads=1, workers=1),
                          variants[fastest["variant"]], texts[:1024], folder)

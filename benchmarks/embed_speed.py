@@ -118,6 +118,21 @@ def neighbour_overlap(ref: np.ndarray, emb: np.ndarray, queries: np.ndarray, k: 
     return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(a, b)]))
 
 
+def variant_row(name: str, embed: Callable[[list[str]], np.ndarray], texts: list[str], ref: np.ndarray | None,
+                queries: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Time ``embed`` on ``texts`` (after a warm-up), print one markdown row and return it with the embeddings;
+    quality against ``ref`` (the variant's own embeddings when None: the reference row)."""
+    emb, rate = timed(embed, texts)
+    ref = emb if ref is None else ref
+    cos = (emb * ref).sum(1)
+    row = {"variant": name, "texts_per_s": round(rate, 1), "minutes_for_vocabulary": round(VOCABULARY_SIZE / rate / 60, 1),
+           "cos_mean": round(float(cos.mean()), 4), "cos_min": round(float(cos.min()), 4),
+           "top10_overlap": round(neighbour_overlap(ref, emb, queries), 3)}
+    print(f"| {name} | {rate:.1f} | {row['minutes_for_vocabulary']} | {row['cos_mean']:.4f} | {row['cos_min']:.4f} "
+          f"| {row['top10_overlap']:.3f} |", flush=True)
+    return row, emb
+
+
 def quality(ref: np.ndarray, emb: np.ndarray, queries: np.ndarray) -> dict:
     cos = np.sum(ref * emb, axis=1) / (np.linalg.norm(ref, axis=1) * np.linalg.norm(emb, axis=1))
     return {"cos_mean": float(cos.mean()), "cos_min": float(cos.min()),
