@@ -187,7 +187,9 @@ class Explorer:
             embedder = session.create("embedder", cfg.embedder)
         # once per (vocabulary, embedder) on this machine, then cached: WordNet x MiniLM takes minutes on a CPU
         embeddings: EmbeddingSource | Any
-        if self.background_embedding and not cache_path(vocabulary, embedder, cache_dir() / "embeddings").exists():
+        # (label-set mode prunes the vocabulary by them before the first draw: it needs them at once)
+        if (self.background_embedding and not cfg.label_set
+                and not cache_path(vocabulary, embedder, cache_dir() / "embeddings").exists()):
             embeddings = self._embed_in_background(vocabulary, embedder, concepts[0].embed_text())
         else:
             with progress_bar(f"embedding {len(concepts):,} concepts (once)", len(concepts),
