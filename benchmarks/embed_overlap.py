@@ -12,6 +12,7 @@ Each arm has its own empty embedding cache (a temp ``IE_CACHE_DIR`` whose other 
 the ONNX export and the simulated web's files are reused). Appends one JSON line per arm to ``--out``.
 
     python benchmarks/embed_overlap.py                       # ~35 min on 2 idle AVX2 cores
+    python benchmarks/embed_overlap.py --latency-ms 300     # images from a distant host: the downloads wait
     python benchmarks/embed_overlap.py --queries 64 --images-per-query 50 --iterations 2
     python benchmarks/embed_overlap.py --quick               # hashing embedder, 32 x 20: a smoke run (~2 min)
 """
@@ -107,6 +108,9 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--embedder", default="minilm")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/embed-overlap.jsonl"))
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="each image answer waits this long (IE_SIMWEB_LATENCY_MS): downloads wait on the network "
+                             "as on the real web, instead of the loopback server's CPU")
     parser.add_argument("--quick", action="store_true", help="hashing embedder, 32 queries x 20 images")
     args = parser.parse_args()
     if args.quick:
@@ -114,13 +118,17 @@ def main() -> int:
     from ie.api import cache_dir
     from ie.config import ExploreConfig
 
+    if args.latency_ms:
+        os.environ["IE_SIMWEB_LATENCY_MS"] = str(args.latency_ms)
+
     real_cache = cache_dir()
     config = ExploreConfig(target="simweb", engines=["simweb"], vocab="wordnet", embedder=args.embedder,
                            queries_per_iter=args.queries, images_per_query=args.images_per_query,
                            iterations=args.iterations, max_steps_per_iter=args.steps, seed=0, device="cpu",
                            options={"engine": {"simweb": {"answer_all": True}}})
     meta = {"queries": args.queries, "images_per_query": args.images_per_query, "iterations": args.iterations,
-            "embedder": args.embedder, "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M"),
+            "embedder": args.embedder, "latency_ms": args.latency_ms, "cpus": os.cpu_count(),
+            "date": time.strftime("%Y-%m-%d %H:%M"),
             "load_before": os.getloadavg()[0]}
     rows = []
     for name, background in ARMS.items():
@@ -132,7 +140,7 @@ def main() -> int:
             out.write(json.dumps({k: v for k, v in row.items() if k != "queries"}) + "\n")
     same = rows[0]["queries"] == rows[1]["queries"]
     print(f"\n{args.iterations} iteration(s) x {args.queries} queries x {args.images_per_query} images, "
-          f"{args.embedder}, {os.cpu_count()} CPUs, from an empty embedding cache")
+          f"{args.embedder}, image latency {args.latency_ms:.0f} ms, {os.cpu_count()} CPUs, from an empty embedding cache")
     print(f"{'arm':<30} {'first draw done':>16} {'GP waited':>10} {'total':>9}")
     for row in rows:
         print(f"{row['arm']:<30} {row['sample_0_done_s']:>15.0f}s {row['embedding_wait_s']:>9.0f}s "

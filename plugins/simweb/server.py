@@ -11,7 +11,8 @@ and any simweb server, in any process, answers it the same way:
 
 One server per process, started on first use and shut down at exit. It binds the preferred port
 (``IE_SIMWEB_PORT``, default 47011) when free, so URLs stored by a run stay valid after ``ie resume`` in a new process,
-and an OS-chosen port otherwise (``port=0`` asks for that directly).
+and an OS-chosen port otherwise (``port=0`` asks for that directly). ``IE_SIMWEB_LATENCY_MS`` makes every image
+answer wait that long, like a distant host (benchmarks: the downloads then wait on the network, not the CPU).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import re
 import sys
 import threading
+import time
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -55,6 +57,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
         path = self.path.split("?", 1)[0]
         if m := _IMAGE.match(path):
+            if latency := float(os.environ.get("IE_SIMWEB_LATENCY_MS", 0) or 0):  # a distant host (benchmarks)
+                time.sleep(latency / 1000)
             seed, size, route, slug, index = m.groups()
             if not 8 <= int(size) <= MAX_IMAGE_SIZE:
                 return self._send(404, b"no such image size", "text/plain")
