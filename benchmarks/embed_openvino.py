@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=2048)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--calibration", type=int, default=512)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "embed-openvino.jsonl")
+    parser.add_argument("--out", type=Path,
+                        default=Path(__file__).resolve().parent / "results" / "embed-openvino.jsonl")
     args = parser.parse_args(argv)
     if missing := [n for n in ("openvino", "nncf") if importlib.util.find_spec(n) is None]:
         print(f"needs {' and '.join(missing)}: pip install openvino nncf")
@@ -120,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0]
     ref: np.ndarray | None = None
     rows = []
-    print("| variant | texts/s | min for 146,347 | cosine mean | cosine min | top-10 overlap |\n|---|---|---|---|---|---|")
+    print("| variant | texts/s | min for 146,347 | cosine mean | cosine min | top-10 overlap |")
+    print("|---|---|---|---|---|---|")
     for name, make in variants.items():
         row, emb = variant_row(name, make(), texts, ref, queries)
         ref = emb if ref is None else ref

@@ -4,10 +4,12 @@ served over loopback, the kNN reward, SSL at a token budget), run twice from an 
 other in this process: the embedding first (``Explorer(background_embedding=False)``, as before) and beside
 iteration 0 (the default now: a thread at nice 19).
 
-For each arm: seconds until iteration 0's draw was done (the first query is searched right after), each stage's seconds, how long the GP waited for the
-embedding, and the wall time to the end of the last iteration; then the saving, and whether both arms drew the same
-queries (they must). The simulated web knows which concepts are relevant, so iteration 0's evaluate stage ranks
-them with the GP and waits there for the embedding (on a real engine the first wait is iteration 1's draw).
+For each arm: seconds until iteration 0's draw was done (the first query is searched right after), each stage's
+seconds, how long the GP waited for the embedding, and the wall time to the end of the last iteration; then the
+saving, and whether both arms drew the same queries (they must). The simulated web knows which concepts are
+relevant, so iteration 0's evaluate stage ranks them with the GP and waits there for the embedding (on a real engine
+the first wait is iteration 1's draw). The second arm runs after the first in the same process, so the simulated
+web's small image cache and the OS page cache are warm for it.
 Each arm has its own empty embedding cache (a temp ``IE_CACHE_DIR`` whose other folders link to the real cache, so
 the ONNX export and the simulated web's files are reused). Appends one JSON line per arm to ``--out``.
 
@@ -140,7 +142,8 @@ def main() -> int:
             out.write(json.dumps({k: v for k, v in row.items() if k != "queries"}) + "\n")
     same = rows[0]["queries"] == rows[1]["queries"]
     print(f"\n{args.iterations} iteration(s) x {args.queries} queries x {args.images_per_query} images, "
-          f"{args.embedder}, image latency {args.latency_ms:.0f} ms, {os.cpu_count()} CPUs, from an empty embedding cache")
+          f"{args.embedder}, image latency {args.latency_ms:.0f} ms, {os.cpu_count()} CPUs, "
+          "from an empty embedding cache")
     print(f"{'arm':<30} {'first draw done':>16} {'GP waited':>10} {'total':>9}")
     for row in rows:
         print(f"{row['arm']:<30} {row['sample_0_done_s']:>15.0f}s {row['embedding_wait_s']:>9.0f}s "

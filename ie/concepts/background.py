@@ -4,9 +4,12 @@ longer holds back the first search. The GP asks for them when it first fits; onl
 only for what is left.
 
 A thread, not a process: any embedder plugin works as it is (no pickling, no second copy of its model). It lowers
-its own priority (Linux nice 19; threads it starts, e.g. an embedder's worker pool, inherit it), so the iteration's
-own work (downloads, features, training) keeps the cores and the embedding takes what they leave idle. Stopping
-(Ctrl-C, an error, the run's end) keeps what was done: ``embed_vocabulary`` resumes from its flushed chunks.
+its own priority (Linux nice 19; threads it starts later inherit it, e.g. ``minilm``'s workers; pools an embedder
+made before, on the calling thread, keep theirs), so the iteration's own work (downloads, features, training)
+keeps the cores and the embedding takes what they leave idle. When the GP needs the embeddings, :meth:`finish`
+embeds the rest on the waiting thread at its normal priority. Stopping (Ctrl-C, an error, the run's end) keeps
+what was done: ``embed_vocabulary`` resumes from its chunks. (torch's thread count is the whole process's, so
+``minilm``'s torch backend leaves it as it is off the main thread.)
 """
 
 from __future__ import annotations
@@ -89,6 +92,33 @@ class BackgroundEmbedding:
         if self._result is None:
             raise EmbeddingStopped("the background embedding was stopped before it finished")
         return self._result
+
+    @property
+    def error(self) -> BaseException | None:
+        """What the thread raised (a stop raises :class:`EmbeddingStopped`), once it has ended."""
+        return None if self.running else self._error
+
+    def finish(self, progress: Callable[[int, int], None] | None = None, abort: Callable[[], bool] | None = None,
+               poll_s: float = 0.5) -> np.ndarray:
+        """The embeddings now: the thread is stopped after the batch it is on and the rest is embedded on the
+        calling thread, at that thread's priority (a nice-19 thread cannot be raised again without privileges).
+        ``progress(done, total)`` as it goes; ``abort()`` true: raise :class:`EmbeddingStopped` (what was done is
+        kept). An error the thread met is raised here."""
+        if not self.running:
+            return self.result()
+        self._stop.set()
+        while self._thread.is_alive():
+            if progress is not None:
+                progress(self.done, self.total)
+            if abort is not None and abort():
+                raise EmbeddingStopped("no longer waited for")
+            self._thread.join(poll_s)
+        if self._result is not None:  # it finished its last batch meanwhile
+            return self._result
+        if self._error is not None and not isinstance(self._error, EmbeddingStopped):
+            raise self._error
+        return embed_vocabulary(self.vocabulary, self.embedder, self.cache_dir, self.batch_size, progress=progress,
+                                should_stop=abort)
 
     def stop(self, timeout_s: float | None = None) -> None:
         """Ask it to stop after the batch it is on, and wait for that (``timeout_s``: at most that long)."""

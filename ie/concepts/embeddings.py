@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -46,15 +48,56 @@ def embed_vocabulary(
     Loaded from the cache when present (memory-mapped, read-only). Otherwise computed in batches
     (``progress(done, total)`` after each) into ``<file>.partial``, flushed with its count every ``flush_every``
     batches: an interrupted embedding (Ctrl-C, a crash) goes on where it stopped the next time. The finished file
-    is renamed into place, so concurrent runs never see a partial one. ``should_stop()`` true before a batch:
-    flush and raise :class:`EmbeddingStopped`.
+    is renamed into place, so concurrent runs never see a partial one, and one process at a time computes it (the
+    others wait, then load it). ``should_stop()`` true before a batch: flush and raise :class:`EmbeddingStopped`.
     """
     path = cache_path(vocabulary, embedder, cache_dir)
+    if (cached := _load_cached(path, len(vocabulary))) is not None:
+        return cached
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(path.with_name(path.name + ".lock"), should_stop):
+        if (cached := _load_cached(path, len(vocabulary))) is not None:  # another process finished it meanwhile
+            return cached
+        _compute(path, [c.embed_text() for c in vocabulary.concepts()], embedder, batch_size, progress, flush_every,
+                 should_stop)
+    return np.load(path, mmap_mode="r")
+
+
+def _load_cached(path: Path, n: int) -> np.ndarray | None:
     if path.exists():
         arr = np.load(path, mmap_mode="r")
-        if arr.shape[0] == len(vocabulary):
+        if arr.shape[0] == n:
             return arr
-    texts = [c.embed_text() for c in vocabulary.concepts()]
+    return None
+
+
+@contextmanager
+def _exclusive(lock: Path, should_stop: Callable[[], bool] | None) -> Iterator[None]:
+    """One process or thread at a time computes a cache file (two would write one ``.partial``); the others wait
+    here, then load what it wrote. ``fcntl.flock`` where there is one (POSIX); elsewhere no lock."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    with open(lock, "a+") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if should_stop is not None and should_stop():
+                    raise EmbeddingStopped("another process is embedding this vocabulary") from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _compute(path: Path, texts: list[str], embedder: TextEmbedder, batch_size: int,
+             progress: Callable[[int, int], None] | None, flush_every: int,
+             should_stop: Callable[[], bool] | None) -> None:
     shape = (len(texts), embedder.dim)
     partial, count_file = path.with_name(path.name + ".partial"), path.with_name(path.name + ".partial.count")
     done = 0
@@ -65,28 +108,29 @@ def embed_vocabulary(
         else:
             raise ValueError("another vocabulary's partial file")
     except (OSError, ValueError):
-        partial.parent.mkdir(parents=True, exist_ok=True)
         out = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=shape)
         done = 0
     if progress is not None and done:
         progress(done, len(texts))
-    for n, lo in enumerate(range(done, len(texts), batch_size), start=1):
-        if should_stop is not None and should_stop():
-            out.flush()
-            write_atomic(count_file, str(done).encode())
-            del out
-            raise EmbeddingStopped(f"stopped after {done:,} of {len(texts):,} texts")
-        out[lo: lo + batch_size] = embedder.embed(texts[lo: lo + batch_size])
-        done = min(lo + batch_size, len(texts))
-        if n % flush_every == 0 or done == len(texts):
-            out.flush()  # the rows first, then the count that vouches for them
-            write_atomic(count_file, str(done).encode())
-        if progress is not None:
-            progress(done, len(texts))
-    del out
+    try:
+        for n, lo in enumerate(range(done, len(texts), batch_size), start=1):
+            if should_stop is not None and should_stop():
+                raise EmbeddingStopped(f"stopped after {done:,} of {len(texts):,} texts")
+            out[lo: lo + batch_size] = embedder.embed(texts[lo: lo + batch_size])
+            done = min(lo + batch_size, len(texts))
+            if n % flush_every == 0 or done == len(texts):
+                out.flush()  # the rows first, then the count that vouches for them
+                write_atomic(count_file, str(done).encode())
+            if progress is not None:
+                progress(done, len(texts))
+    except BaseException:  # Ctrl-C, a stop, the embedder failing: every finished row is kept for the next time
+        out.flush()
+        write_atomic(count_file, str(done).encode())
+        raise
+    finally:
+        del out
     os.replace(partial, path)
     count_file.unlink(missing_ok=True)
-    return np.load(path, mmap_mode="r")
 
 
 def cache_progress(vocabulary: Vocabulary, embedder: TextEmbedder, cache_dir: str | Path | None = None) -> int:

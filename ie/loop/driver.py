@@ -44,6 +44,9 @@ from ie.loop.train import TrainStage
 from ie.store import RunStore, free_disk
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from ie.api import TextEmbedder, Vocabulary
     from ie.concepts.background import BackgroundEmbedding
     from ie.concepts.brain import EmbeddingSource
 
@@ -186,9 +189,11 @@ class Explorer:
             concepts = list(vocabulary.concepts())
             embedder = session.create("embedder", cfg.embedder)
         # once per (vocabulary, embedder) on this machine, then cached: WordNet x MiniLM takes minutes on a CPU
-        embeddings: EmbeddingSource | Any
-        # (label-set mode prunes the vocabulary by them before the first draw: it needs them at once)
-        if (self.background_embedding and not cfg.label_set
+        brain_state = store.get_state("brain")
+        embeddings: EmbeddingSource
+        # beside the run only while the GP has nothing to fit (label-set mode prunes the vocabulary by them first)
+        if (self.background_embedding and concepts and not cfg.label_set
+                and not (brain_state and brain_state.get("observations"))
                 and not cache_path(vocabulary, embedder, cache_dir() / "embeddings").exists()):
             embeddings = self._embed_in_background(vocabulary, embedder, concepts[0].embed_text())
         else:
@@ -199,7 +204,6 @@ class Explorer:
         if not store.get_state("concepts_stored"):
             store.add_concepts(concepts)
             store.set_state("concepts_stored", len(concepts))
-        brain_state = store.get_state("brain")
         if brain_state is not None:
             brain = ConceptBrain.from_state(brain_state, concepts, embeddings)
         else:
@@ -217,7 +221,7 @@ class Explorer:
         session.emit("run_started", config=cfg.to_dict())
         return self.context
 
-    def _embed_in_background(self, vocabulary: Any, embedder: Any, probe: str) -> EmbeddingSource:
+    def _embed_in_background(self, vocabulary: Vocabulary, embedder: TextEmbedder, probe: str) -> EmbeddingSource:
         """Start the vocabulary's embedding beside the run; the brain gets a callable that waits for it."""
         from ie.concepts.background import BackgroundEmbedding
         from ie.concepts.embeddings import EmbeddingStopped
@@ -229,14 +233,14 @@ class Explorer:
         self.console.print(f"embedding {total:,} concepts in the background at low priority (once on this machine); "
                            "iteration 0 draws them uniformly and does not wait for it")
 
-        def wait() -> Any:
+        def wait() -> np.ndarray:
             if not background.running:
                 return background.result()
             began, left = time.monotonic(), total - background.done
             with progress_bar(f"embedding {total:,} concepts (once; the concept GP waits for it)", total,
                               enabled=self.progress) as bar:
-                try:  # a Ctrl-C while it waits stops the run now, not after the embedding
-                    embeddings = background.result(lambda done, _total: bar.update(done),
+                try:  # the rest at normal priority; a Ctrl-C stops the run now, not after the embedding
+                    embeddings = background.finish(lambda done, _total: bar.update(done),
                                                    abort=lambda: self._stop_reason is not None)
                 except EmbeddingStopped:
                     raise StopRequested(str(self._stop_reason)) from None
@@ -248,9 +252,18 @@ class Explorer:
         return wait
 
     def _stop_embedding(self) -> None:
+        """Stop a background embedding the run no longer needs (kept for the next run); say if it had failed."""
+        from ie.concepts.embeddings import EmbeddingStopped
+
         background, self._embedding = self._embedding, None
-        if background is not None and background.running:
-            background.stop(timeout_s=120)
+        if background is None:
+            return
+        background.stop(timeout_s=120)
+        error = background.error
+        if error is not None and not isinstance(error, EmbeddingStopped):
+            self.console.print(f"[yellow]the concept embedding failed:[/] {type(error).__name__}: {error}; the next "
+                               "run tries again")
+        elif isinstance(error, EmbeddingStopped):
             self.console.print(f"concept embedding stopped at {background.done:,} of {background.total:,}; the next "
                                "run goes on from there")
 
@@ -294,9 +307,11 @@ class Explorer:
         else:  # observers hear the end while the store and they are still open
             self.session.emit("run_finished", status="done", report=str(report))
         finally:
-            signal.signal(signal.SIGINT, previous) if previous is not None else None
-            self._stop_embedding()
-            self.session.close()
+            try:
+                self._stop_embedding()
+            finally:
+                signal.signal(signal.SIGINT, previous) if previous is not None else None
+                self.session.close()
         self.console.print(f"report: [bold]{report}[/]")
         return report
 

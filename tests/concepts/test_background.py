@@ -67,13 +67,14 @@ def test_label_set_mode_asks_for_the_embeddings_at_once():
 
 
 class Gated(CountingEmbedder):
-    """Waits at its second batch until ``gate`` is set; records each call's thread priority."""
+    """Waits at its second batch until ``gate`` is set; records each call's thread and its priority."""
 
     def __init__(self, fail_at: int | None = None):
         super().__init__("gated")
-        self.gate, self.niceness, self.fail_at = threading.Event(), [], fail_at
+        self.gate, self.niceness, self.threads, self.fail_at = threading.Event(), [], [], fail_at
 
     def embed(self, texts):
+        self.threads.append(threading.get_native_id())
         if sys.platform.startswith("linux"):
             self.niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         if self.calls == 1:
@@ -87,7 +88,21 @@ def _vocabulary(n: int = 10) -> ListVocabulary:
     return ListVocabulary([f"concept {'x' * i}" for i in range(n)])
 
 
+def _priority() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def _wait_for(condition, seconds: float = 30.0) -> None:
+    deadline = threading.Event()
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        deadline.wait(0.01)
+    raise AssertionError("the background thread never got there")
+
+
 def test_background_embedding_matches_the_foreground_one_at_the_lowest_priority(tmp_path):
+    mine = _priority() if sys.platform.startswith("linux") else 0
     vocab, embedder = _vocabulary(), Gated()
     background = BackgroundEmbedding(vocab, embedder, tmp_path / "bg").start()
     seen: list[int] = []
@@ -98,24 +113,22 @@ def test_background_embedding_matches_the_foreground_one_at_the_lowest_priority(
     assert cache_path(vocab, embedder, tmp_path / "bg").exists()
     if sys.platform.startswith("linux"):
         assert set(embedder.niceness) == {19}  # nice is per thread on Linux: the caller's own stays as it was
-        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < 19
+        assert _priority() == mine
 
 
 def test_a_stopped_background_embedding_keeps_what_it_did(tmp_path):
     vocab, embedder = _vocabulary(), Gated()
     background = BackgroundEmbedding(vocab, embedder, tmp_path, batch_size=2).start()
-    while embedder.calls < 1:  # the first batch done, the second waiting at the gate
-        threading.Event().wait(0.01)
-    stopper = threading.Thread(target=background.stop)
-    stopper.start()
+    _wait_for(lambda: embedder.calls >= 1)  # the first batch done, the second waiting at the gate
+    background.stop(timeout_s=0)  # asked to stop: it will after the batch it is on
     embedder.gate.set()
-    stopper.join(30)
-    assert not background.running
+    background.stop()
+    assert not background.running and embedder.calls == 2
     with pytest.raises(EmbeddingStopped):
         background.result()
     rest = CountingEmbedder("gated")
     out = embed_vocabulary(vocab, rest, tmp_path, batch_size=2)
-    assert rest.calls <= 4  # at least the first batch was kept
+    assert rest.calls == 3  # the two batches done were kept
     np.testing.assert_array_equal(out[:, 0], [len(f"concept {'x' * i}") for i in range(10)])
 
 
@@ -137,3 +150,40 @@ def test_waiting_can_be_given_up_while_the_embedding_goes_on(tmp_path):
     assert background.running  # still at its gate
     embedder.gate.set()
     assert background.result().shape == (10, 4)
+
+
+def test_finish_embeds_the_rest_on_the_waiting_thread(tmp_path):
+    """When the GP needs them, the thread stops after its batch and the caller embeds the rest at its own priority."""
+    vocab, embedder = _vocabulary(), Gated()
+    background = BackgroundEmbedding(vocab, embedder, tmp_path, batch_size=2).start()
+    _wait_for(lambda: embedder.calls >= 1)
+    threading.Timer(0.2, embedder.gate.set).start()
+    seen: list[int] = []
+    out = background.finish(lambda done, total: seen.append(done))
+    np.testing.assert_array_equal(out[:, 0], [len(f"concept {'x' * i}") for i in range(10)])
+    me = threading.get_native_id()
+    assert embedder.threads[:2] != [me, me] and embedder.threads[2:] == [me, me, me]  # 2 batches there, 3 here
+    if sys.platform.startswith("linux"):
+        assert embedder.niceness[:2] == [19, 19] and embedder.niceness[2:] == [_priority()] * 3
+    assert seen[-1] == 10 and cache_path(vocab, embedder, tmp_path).exists()
+
+
+def test_one_process_or_thread_at_a_time_computes_a_cache_file(tmp_path):
+    """Two embeddings of one vocabulary at once (a run's background thread and `ie vocab embed`): one computes,
+    the other waits and loads its file."""
+
+    class Slow(CountingEmbedder):
+        def embed(self, texts):
+            threading.Event().wait(0.05)
+            return super().embed(texts)
+
+    vocab, embedder = _vocabulary(), Slow("slow")
+    results: list[np.ndarray] = []
+    threads = [threading.Thread(target=lambda: results.append(embed_vocabulary(vocab, embedder, tmp_path, 2)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 2 and embedder.calls == 5  # 5 batches, computed once
+    np.testing.assert_array_equal(results[0], results[1])
