@@ -152,7 +152,7 @@ def check_embeddings() -> list[Check]:
     from ie.host.manager import get_plugin_manager
     from ie.loop.session import host_options
 
-    row = "embeddings wordnet x minilm"
+    row = "embeddings wordnet x minilm"  # with their default options
     try:
         manager = get_plugin_manager()
         vocabulary = manager.create("vocabulary", "wordnet", host_options(0))
