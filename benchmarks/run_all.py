@@ -21,13 +21,14 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["download_vs_img2dataset.py", "reward_knn.py", "ssl_step.py", "concepts_gp.py", "embed_speed.py",
               "explore_simweb.py", "ssl_data_relevance.py", "finetune_start.py", "sampler_ceiling.py",
               "policy_groundtruth.py", "cpu_threads.py", "reward_resolution.py", "reward_contrast.py", "dedupe_confirmation.py",
-              "cpu_reproducibility.py", "embed_ort_graph.py", "policy_feedback.py"]
+              "cpu_reproducibility.py", "embed_ort_graph.py", "policy_feedback.py", "embed_beside_downloads.py"]
 
 # what --quick passes to a script; a script not named here takes --quick itself
 QUICK_ARGS: dict[str, list[str]] = {
     "reward_resolution.py": ["--sizes", "64,128", "--others", "300"],
     "reward_contrast.py": ["--background-k", "15", "--background-drop", "0", "--others", "300", "--background", "300"],
     "dedupe_confirmation.py": ["--n", "300"],
+    "embed_beside_downloads.py": ["--n", "300"],
     "cpu_reproducibility.py": ["--settings", "reference,pinned"],
     "policy_groundtruth.py": ["--seeds", "0", "--iterations", "2", "--queries", "32", "--variants", "text,random"],
 }
