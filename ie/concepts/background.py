@@ -81,17 +81,22 @@ class BackgroundEmbedding:
                abort: Callable[[], bool] | None = None) -> np.ndarray:
         """The embeddings, once computed; ``waiting(done, total)`` is called while it waits. ``abort()`` true
         while it waits: raise :class:`EmbeddingStopped` at once (the embedding goes on until :meth:`stop`)."""
-        while self._thread.is_alive():
-            if waiting is not None:
-                waiting(self.done, self.total)
-            if abort is not None and abort():
-                raise EmbeddingStopped("no longer waited for")
-            self._thread.join(poll_s)
+        self._join(waiting, abort, poll_s)
         if self._error is not None:
             raise self._error
         if self._result is None:
             raise EmbeddingStopped("the background embedding was stopped before it finished")
         return self._result
+
+    def _join(self, progress: Callable[[int, int], None] | None, abort: Callable[[], bool] | None,
+              poll_s: float) -> None:
+        """Wait for the thread to end, telling ``progress`` and giving up when ``abort()`` is true."""
+        while self._thread.is_alive():
+            if progress is not None:
+                progress(self.done, self.total)
+            if abort is not None and abort():
+                raise EmbeddingStopped("no longer waited for")
+            self._thread.join(poll_s)
 
     @property
     def error(self) -> BaseException | None:
@@ -107,12 +112,7 @@ class BackgroundEmbedding:
         if not self.running:
             return self.result()
         self._stop.set()
-        while self._thread.is_alive():
-            if progress is not None:
-                progress(self.done, self.total)
-            if abort is not None and abort():
-                raise EmbeddingStopped("no longer waited for")
-            self._thread.join(poll_s)
+        self._join(progress, abort, poll_s)
         if self._result is not None:  # it finished its last batch meanwhile
             return self._result
         if self._error is not None and not isinstance(self._error, EmbeddingStopped):
