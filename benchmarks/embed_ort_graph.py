@@ -6,7 +6,8 @@
 * does onnxruntime's transformer optimizer (``onnxruntime.transformers.optimizer``: attention, SkipLayerNorm and
   bias-GELU fusions) add to what a plain session's own graph optimizations already do;
 * how fast and how close to fp32 the other dynamic-int8 forms are (every MatMul int8, 7-bit weights, uint8
-  weights), and where the time goes (onnxruntime's per-operator profile of the fastest form).
+  weights), and where the time goes (onnxruntime's per-operator profile of the fastest form);
+* whether static int8 (activation ranges calibrated once on other WordNet texts, QDQ) beats the dynamic forms.
 
 Every variant embeds the same seeded sample of WordNet texts through ``minilm_runtime.Runner`` (batches of 32 by
 token count, 2 workers of one thread), only the ONNX file differing. Quality as in ``embed_speed.py``: cosine to the
@@ -67,6 +68,45 @@ def quantized(src: Path, out: Path, *, keep_ffn_out: bool, reduce_range: bool = 
     return out
 
 
+def static_quantized(src: Path, out: Path, runner, calibration: list[str], *, activations: str,  # noqa: ANN001
+                     keep_ffn_out: bool) -> Path:
+    """Static int8 (QDQ, per-channel weights, activation ranges calibrated by min-max on ``calibration`` texts):
+    no dynamic quantization of activations at run time, the cost that dominates the dynamic forms' profile."""
+    if out.exists():
+        return out
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    from ie_plugins.embedders.minilm_runtime import length_batches
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            ids = runner.tokenize(calibration)
+            feeds = []
+            for idx in length_batches([len(r) for r in ids], 32):
+                rows = [ids[i] for i in idx]
+                tokens = np.zeros((len(rows), max(map(len, rows))), np.int64)
+                mask = np.zeros_like(tokens)
+                for i, row in enumerate(rows):
+                    tokens[i, : len(row)], mask[i, : len(row)] = row, 1
+                feeds.append({"input_ids": tokens, "attention_mask": mask, "token_type_ids": np.zeros_like(tokens)})
+            self.feeds = iter(feeds)
+
+        def get_next(self) -> dict | None:
+            return next(self.feeds, None)
+
+    graph = onnx.load(str(src))
+    skip = [n.name for n in graph.graph.node if keep_ffn_out and n.op_type == "MatMul"
+            and "/output/dense/" in n.name and "attention" not in n.name]
+    signed = activations == "int8"
+    logging.disable(logging.WARNING)
+    quantize_static(str(src), str(out), Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=["MatMul"],
+                    per_channel=True, activation_type=QuantType.QInt8 if signed else QuantType.QUInt8,
+                    weight_type=QuantType.QInt8, nodes_to_exclude=skip, extra_options={"ActivationSymmetric": signed})
+    logging.disable(logging.NOTSET)
+    return out
+
+
 def op_profile(runner, path: Path, texts: list[str], folder: Path) -> dict[str, float]:  # noqa: ANN001
     import onnxruntime as ort
 
@@ -118,6 +158,13 @@ def main(argv: list[str] | None = None) -> int:
         "uint8 weights every MatMul, optimized": quantized(opt, folder / "opt-uint8-all.onnx", keep_ffn_out=False, uint8=True),
     }
     texts, _ = sample_texts(args.n, 0)
+    calibration, _ = sample_texts(512, 7)  # other WordNet texts (another seed)
+    calibrator = Runner(model, backend="onnx", quantize="none", threads=1, workers=1)
+    for name, activations, keep in (("static int8 (uint8 activations), every MatMul", "uint8", False),
+                                    ("static int8 (int8 activations), every MatMul", "int8", False),
+                                    ("static int8 (uint8 activations), ffn-out fp32", "uint8", True)):
+        variants[name] = static_quantized(fp32, folder / f"static-{activations}-{'keep' if keep else 'all'}.onnx",
+                                          calibrator, calibration, activations=activations, keep_ffn_out=keep)
     queries = np.random.default_rng(1).choice(len(texts), min(args.queries, len(texts)), replace=False)
     runner = Runner(model, backend="onnx", quantize="none", threads=1, workers=2)
     load = os.getloadavg()[0]
@@ -130,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         row, emb = variant_row(name, runner.embed, texts, ref, queries)
         ref = emb if ref is None else ref
         rows.append(row)
-    fastest = max(rows[2:], key=lambda r: r["texts_per_s"])
+    fastest = max((r for r in rows[2:] if not r["variant"].startswith("static")), key=lambda r: r["texts_per_s"])
     profile = op_profile(Runner(model, backend="onnx", quantize="none", threads=1, workers=1),
                          variants[fastest["variant"]], texts[:1024], folder)
     print(f"time by operator, {fastest['variant']}:", ", ".join(f"{k} {v:.0%}" for k, v in profile.items()))

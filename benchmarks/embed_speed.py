@@ -6,7 +6,7 @@ costs in quality: texts/s on a fixed, seeded sample of WordNet concept texts bes
 batches of 32 texts sorted by token count): how batches are sorted (by characters as sentence-transformers does,
 or not), batch size, threads (one forward on 2 threads, or 2 workers of one thread each), the sequence-length cap,
 dynamic int8 (torch and onnxruntime; per-tensor, per-channel, per-channel with the feed-forward output projections
-kept fp32) and an ONNX Runtime path. Every variant runs in this one process, one after another (the
+kept fp32), an ONNX Runtime path and a CTranslate2 path (fp32; its int8, with per-token activation scales). Every variant runs in this one process, one after another (the
 reference at the start and at the end: its mean is the ratio's denominator, the two show the drift of the load).
 
 Quality, against the reference's fp32 embeddings of the same texts: mean and min cosine, and the mean overlap of
@@ -67,6 +67,10 @@ VARIANTS: dict[str, dict] = {
     "onnx fp32 + 2 workers": {"backend": "onnx", "workers": 2},
     "onnx int8 per-channel + 2 workers": {"backend": "onnx", "quantize": "int8", "workers": 2},
     "onnx int8 keep ffn-out + 2 workers": {"backend": "onnx", "quantize": "int8-keep-ffn-out", "workers": 2},
+    "ctranslate2 fp32 + 2 workers": {"backend": "ctranslate2", "workers": 2},
+    "ctranslate2 int8 + 2 workers": {"backend": "ctranslate2", "quantize": "int8", "workers": 2},
+    "ctranslate2 int8 + 2 workers + batch 16": {"backend": "ctranslate2", "quantize": "int8", "workers": 2,
+                                                "batch_size": 16},
 }
 SPECIAL = ("reference: ST encode() defaults", "minilm as it was", "minilm default now")
 

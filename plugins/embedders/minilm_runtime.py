@@ -1,15 +1,18 @@
-"""How ``minilm`` computes its embeddings: torch or ONNX Runtime, fp32 or dynamic int8, a sequence-length cap,
-batches of texts of similar length, and data-parallel workers.
+"""How ``minilm`` computes its embeddings: torch, ONNX Runtime or CTranslate2, fp32 or dynamic int8, a
+sequence-length cap, batches of texts of similar length, and data-parallel workers.
 
 Measured by ``benchmarks/embed_speed.py`` (texts/s beside sentence-transformers' own ``encode``, and the cosine and
 top-10-neighbour agreement of each setting with the fp32 reference). The knobs:
 
-* ``backend``: ``torch`` (sentence-transformers' module) or ``onnx`` (the same BERT plus mean pooling and L2
-  normalisation exported once with ``torch.onnx.export`` into a cache folder, run by onnxruntime).
+* ``backend``: ``torch`` (sentence-transformers' module), ``onnx`` (the same BERT plus mean pooling and L2
+  normalisation exported once with ``torch.onnx.export`` into a cache folder, run by onnxruntime) or
+  ``ctranslate2`` (the BERT converted once by CTranslate2's own ``TransformersConverter``; pooling here).
 * ``quantize``: ``none``; ``int8-tensor`` (dynamic int8, one scale per weight matrix: what a plain
-  ``torch.ao.quantization.quantize_dynamic(model, {Linear})`` does); ``int8`` (one scale per output channel);
-  ``int8-keep-ffn-out`` (per channel, but the six feed-forward output projections stay fp32: their inputs, after
-  GELU, have the outliers that per-tensor activation scales handle worst).
+  ``torch.ao.quantization.quantize_dynamic(model, {Linear})`` does); ``int8`` (one scale per output channel;
+  in CTranslate2 its ``int8_float32``, whose activations get one scale per token, not per tensor, so every
+  projection can be int8 within the quality bar); ``int8-keep-ffn-out`` (per channel, but the six feed-forward
+  output projections stay fp32: their inputs, after GELU, have the outliers that per-tensor activation scales
+  handle worst; torch and onnx only).
 * ``max_seq_length``: tokens kept per text (the model's own cap is 256; WordNet texts have 24 on average).
 * ``threads`` (intra-op threads of each worker) and ``workers`` (batches run side by side, each on its own
   thread): workers of one thread need no barrier between cores, so a core taken by another process slows them
@@ -24,6 +27,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -33,14 +37,21 @@ from typing import Any
 
 import numpy as np
 
-BACKENDS = ("torch", "onnx")
+BACKENDS = ("torch", "onnx", "ctranslate2")
 QUANTIZE = ("none", "int8-tensor", "int8", "int8-keep-ffn-out")
 SORTS = ("tokens", "chars", "none")
+CTRANSLATE2_TYPES = {"none": "float32", "int8": "int8_float32"}  # our quantize -> its compute_type
 
 
 def onnx_available() -> bool:
     """Whether the ``onnx`` backend can run here: onnxruntime, plus onnx for the one-off export and quantization."""
     return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
+
+
+def ctranslate2_available() -> bool:
+    """Whether the ``ctranslate2`` backend can run here (its converter also needs transformers and torch, which
+    sentence-transformers brings)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("ctranslate2", "transformers"))
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, sort: str = "tokens") -> list[np.ndarray]:
@@ -68,6 +79,14 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _thread_nice() -> int:
+    """The calling thread's nice value (Linux keeps one per thread; elsewhere the process's)."""
+    try:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id() if sys.platform.startswith("linux") else 0)
+    except (AttributeError, OSError):
+        return 0
 
 
 def _is_ffn_out(name: str) -> bool:
@@ -127,6 +146,25 @@ def onnx_file(model_path: Path, mode: str, folder: Path) -> Path:
     return out
 
 
+def ctranslate2_folder(model_path: Path, folder: Path) -> Path:
+    """The CTranslate2 conversion of ``model_path`` (fp32 weights; int8 is applied when loaded), made once."""
+    out = folder / f"minilm-{model_digest(model_path)}-ctranslate2"
+    if not (out / "model.bin").exists():
+        import ctranslate2
+
+        tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ctranslate2.converters.TransformersConverter(str(model_path)).convert(str(tmp), force=True)
+        if (out / "model.bin").exists():  # another process converted it meanwhile
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    return out
+
+
 def _export_onnx(model_path: Path, out: Path) -> None:
     import torch
     from sentence_transformers import SentenceTransformer
@@ -175,9 +213,19 @@ class Runner:
         self.st.max_seq_length = self.max_seq_length
         self.session: Any = None
         self._tokenizer_lock = threading.Lock()
+        self._rust_tokenizer: Any = None
         self.pad_id = int(self.st.tokenizer.pad_token_id or 0)
+        self._encoders: dict[int, Any] = {}
+        self._encoders_lock = threading.Lock()
         if backend == "torch":
             self.st[0].model = quantize_torch(self.st[0].model, quantize)
+        elif backend == "ctranslate2":
+            if quantize not in CTRANSLATE2_TYPES:
+                raise ValueError(f"the ctranslate2 backend quantizes {' or '.join(CTRANSLATE2_TYPES)}, not {quantize!r}")
+            from ie.api import cache_dir
+
+            self.ct2_path = ctranslate2_folder(self.path, Path(onnx_dir) if onnx_dir else cache_dir("models", "minilm"))
+            self.encoder()  # loads now: a broken conversion fails here, not in the first batch
         else:
             import onnxruntime as ort
 
@@ -189,16 +237,44 @@ class Runner:
             options.inter_op_num_threads = 1
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
+    def encoder(self) -> Any:
+        """The CTranslate2 encoder for the calling thread's priority. Its ``workers`` compute threads are its own,
+        started when it loads, and take the priority of the thread that loads it (Linux): a vocabulary embedded in
+        a nice-19 background thread (:mod:`ie.concepts.background`) computes at nice 19, and the run's own thread,
+        which may not raise a thread's priority back, gets threads of its own priority (a load takes ~0.1 s)."""
+        nice = _thread_nice()
+        with self._encoders_lock:
+            if nice not in self._encoders:
+                import ctranslate2
+                import torch
+
+                threads = torch.get_num_threads()
+                try:
+                    self._encoders[nice] = ctranslate2.Encoder(
+                        str(self.ct2_path), device="cpu", compute_type=CTRANSLATE2_TYPES[self.quantize],
+                        inter_threads=self.workers, intra_threads=int(self.threads or 1))
+                finally:  # loading sets this thread's OpenMP threads to intra_threads: training would run on one
+                    if torch.get_num_threads() != threads:
+                        torch.set_num_threads(threads)
+            return self._encoders[nice]
+
     @property
     def dim(self) -> int:
         get = getattr(self.st, "get_embedding_dimension", None) or self.st.get_sentence_embedding_dimension
         return int(get())
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids of each text, cut at ``max_seq_length``, unpadded."""
+        """Token ids of each text, cut at ``max_seq_length``, unpadded: the transformers tokenizer's own ids, from
+        its Rust tokenizer called directly (a copy set to truncate, no padding): half the time of the wrapper,
+        whose per-call setup and conversions cost ~2% of the whole embedding while both cores wait."""
         with self._tokenizer_lock:  # a fast tokenizer is not safe to call from two threads at once
-            return list(self.st.tokenizer(list(texts), truncation=True, max_length=self.max_seq_length,
-                                          return_attention_mask=False, return_token_type_ids=False)["input_ids"])
+            if self._rust_tokenizer is None:
+                from tokenizers import Tokenizer
+
+                self._rust_tokenizer = Tokenizer.from_str(self.st.tokenizer.backend_tokenizer.to_str())
+                self._rust_tokenizer.no_padding()
+                self._rust_tokenizer.enable_truncation(self.max_seq_length)
+            return [e.ids for e in self._rust_tokenizer.encode_batch(list(texts), add_special_tokens=True)]
 
     def encode_batch(self, ids: Sequence[Sequence[int]]) -> np.ndarray:
         """One batch of token ids, padded to its longest, through BERT, mean pooling and L2 normalisation."""
@@ -207,6 +283,12 @@ class Runner:
         mask = np.zeros((len(ids), width), dtype=np.int64)
         for i, row in enumerate(ids):
             input_ids[i, : len(row)], mask[i, : len(row)] = row, 1
+        if self.backend == "ctranslate2":
+            hidden = np.asarray(self.encoder().forward_batch([list(row) for row in ids]).last_hidden_state,
+                                dtype=np.float32)
+            weights = mask[:, : hidden.shape[1]].astype(np.float32)
+            pooled = np.einsum("btd,bt->bd", hidden, weights) / np.maximum(weights.sum(1, keepdims=True), 1e-9)
+            return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         feed = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
         if self.session is not None:
             return np.asarray(self.session.run(None, {i.name: feed[i.name] for i in self.session.get_inputs()})[0],
@@ -218,22 +300,35 @@ class Runner:
             vecs = torch.nn.functional.normalize(self.st(features)["sentence_embedding"], p=2, dim=1)
         return vecs.float().cpu().numpy()
 
-    def embed(self, texts: Sequence[str], batch_size: int = 32, sort: str = "tokens") -> np.ndarray:
+    def embed(self, texts: Sequence[str], batch_size: int = 32, sort: str = "tokens", part: int = 256) -> np.ndarray:
+        """L2-normalised embeddings of ``texts``, in their order. With several workers the texts are tokenized
+        ``part`` at a time and each part's batches (longest first) go to the workers at once, so they start after
+        the first part is tokenized rather than the whole call (tokenizing is ~3% of the time, both cores idle)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not len(texts):
             return out
-        ids = self.tokenize(texts)
-        lengths = [len(t) for t in texts] if sort == "chars" else [len(row) for row in ids]
-        batches = length_batches(lengths, batch_size, sort)
+        step = part if self.workers > 1 else len(texts)
 
-        def one(idx: np.ndarray) -> None:
-            out[idx] = self.encode_batch([ids[i] for i in idx])
+        def one(ids: list[list[int]], idx: np.ndarray, lo: int) -> None:
+            out[lo + idx] = self.encode_batch([ids[i] for i in idx])
 
-        with torch_threads(self.threads if self.backend == "torch" else None):
-            if self.workers == 1 or len(batches) == 1:
-                for idx in batches:
-                    one(idx)
-            else:
-                with ThreadPoolExecutor(self.workers, thread_name_prefix="minilm") as pool:
-                    list(pool.map(one, batches))
+        with torch_threads(self.threads if self.backend == "torch" else None), \
+                ThreadPoolExecutor(self.workers, thread_name_prefix="minilm") as pool:
+            futures = []
+            try:
+                for lo in range(0, len(texts), step):
+                    chunk = texts[lo: lo + step]
+                    ids = self.tokenize(chunk)
+                    lengths = [len(t) for t in chunk] if sort == "chars" else [len(row) for row in ids]
+                    for idx in length_batches(lengths, batch_size, sort)[::-1]:  # a call ends on short batches
+                        if self.workers == 1:
+                            one(ids, idx, lo)
+                        else:
+                            futures.append(pool.submit(one, ids, idx, lo))
+                for future in futures:
+                    future.result()
+            except BaseException:  # Ctrl-C or a failed batch: drop the queued batches, not run them
+                for future in futures:
+                    future.cancel()
+                raise
         return out

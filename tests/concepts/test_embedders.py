@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,7 +66,8 @@ def test_minilm_cache_key_changes_with_every_setting_that_changes_the_numbers(tm
     variants = [plain, key(backend="onnx", quantize="none"), key(backend="torch", quantize="int8"),
                 key(backend="onnx", quantize="int8"), key(backend="onnx", quantize="int8-keep-ffn-out"),
                 key(backend="onnx", quantize="int8-tensor"), key(backend="torch", quantize="none", max_seq_length=64),
-                key(backend="torch", quantize="none", max_seq_length=128), key()]
+                key(backend="torch", quantize="none", max_seq_length=128), key(backend="ctranslate2", quantize="none"),
+                key(backend="ctranslate2", quantize="int8"), key()]
     assert len(set(variants[:-1])) == len(variants) - 1  # the defaults' key may equal one of the explicit ones
     assert key(backend="torch", quantize="none", threads=2, workers=3, batch_size=7) == plain
     vocab = ListVocabulary(["a", "b"])
@@ -71,11 +78,15 @@ def test_minilm_cache_key_changes_with_every_setting_that_changes_the_numbers(tm
     assert key(backend="torch", quantize="none") != plain
     with pytest.raises(IEError, match="quantize"):
         key(quantize="int4")
+    with pytest.raises(IEError, match="ctranslate2 backend quantizes none or int8"):
+        key(backend="ctranslate2", quantize="int8-keep-ffn-out")
 
 
 @pytest.mark.slow
 def test_minilm_settings_match_sentence_transformers(tmp_path):
-    """The fp32 path is sentence-transformers' own encode (to float noise); the default keeps its neighbourhoods."""
+    """Every backend's fp32 path is sentence-transformers' own encode (to float noise); every int8 default keeps
+    each text's direction. The auto backend is the fastest one installed."""
+    import torch
     from sentence_transformers import SentenceTransformer
 
     from ie_plugins.embedders.minilm import packaged_model_path
@@ -83,13 +94,66 @@ def test_minilm_settings_match_sentence_transformers(tmp_path):
     texts = ["dog (canine): a domesticated carnivore", "puppy (dog): a young dog", "violin (bowed stringed "
              "instrument): a bowed stringed instrument that is the highest member of the violin family", "ox: cattle"]
     reference = SentenceTransformer(str(packaged_model_path()), device="cpu").encode(texts, normalize_embeddings=True)
-    fp32 = get_plugin_manager().create("embedder", "minilm", {"backend": "torch", "quantize": "none", "workers": 2,
-                                                                "batch_size": 2})
-    assert np.min(np.sum(fp32.embed(texts) * reference, axis=1)) > 0.99999
-    default = get_plugin_manager().create("embedder", "minilm", {"onnx_dir": str(tmp_path)})
-    v = default.embed(texts)
-    assert v.shape == (4, 384) and np.min(np.sum(v * reference, axis=1)) > 0.98
-    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-4)
+    manager = get_plugin_manager()
+    for backend in ("torch", "onnx", "ctranslate2"):
+        fp32 = manager.create("embedder", "minilm", {"backend": backend, "quantize": "none", "workers": 2,
+                                                    "batch_size": 2, "onnx_dir": str(tmp_path)})
+        assert np.min(np.sum(fp32.embed(texts) * reference, axis=1)) > 0.99999, backend
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)  # not the one thread each embedding worker uses
+    try:
+        for backend in ("onnx", "ctranslate2"):
+            default = manager.create("embedder", "minilm", {"backend": backend, "onnx_dir": str(tmp_path)})
+            v = default.embed(texts)
+            assert torch.get_num_threads() == 3, backend  # the training after it keeps its threads
+            assert default.quantize != "none"
+            assert v.shape == (4, 384) and np.min(np.sum(v * reference, axis=1)) > 0.98, backend
+            np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-4)
+    finally:
+        torch.set_num_threads(threads)
+    assert manager.create("embedder", "minilm", {}).settings()["backend"] == "ctranslate2"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are Linux's")
+def test_ctranslate2_computes_at_the_priority_of_the_thread_that_embeds(tmp_path):
+    """CTranslate2 computes in threads of its own: a vocabulary embedded from a nice-19 background thread must
+    compute at nice 19, and the run's own thread (which may not raise a thread's priority back) must not be
+    served by those nice-19 threads afterwards."""
+    def nices() -> dict[int, int]:
+        found = {}
+        for entry in Path("/proc/self/task").iterdir():
+            with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                found[int(entry.name)] = os.getpriority(os.PRIO_PROCESS, int(entry.name))
+        return found
+
+    def cpu_ticks(tids) -> int:  # utime + stime (proc(5): fields 14 and 15)
+        return sum(sum(map(int, Path(f"/proc/self/task/{t}/stat").read_text().rsplit(")", 1)[1].split()[11:13]))
+                   for t in tids)
+
+    embedder = get_plugin_manager().create("embedder", "minilm", {"backend": "ctranslate2", "workers": 2,
+                                                                  "onnx_dir": str(tmp_path)})
+    texts = ["dog (canine): a domesticated carnivore", "ox: cattle", "violin (bowed stringed instrument): a bowed "
+             "stringed instrument that is the highest member of the violin family"] * 100
+    first = embedder.embed(texts)  # loads, with compute threads at this thread's priority
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < 19
+    before, out = nices(), {}
+
+    def background() -> None:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        out["v"] = embedder.embed(texts)
+
+    thread = threading.Thread(target=background)
+    thread.start()
+    thread.join()
+    started = {tid for tid, nice in nices().items() if tid not in before and nice == 19}
+    assert len(started) >= 2  # its compute threads, at nice 19 ...
+    time.sleep(0.5)  # (a runtime's threads may spin a little after their work)
+    worked = cpu_ticks(started)
+    assert worked >= 20  # ... did the background's work (~0.6 s of CPU; 100 ticks a second)
+    np.testing.assert_allclose(out["v"], first, atol=1e-5)
+    np.testing.assert_allclose(embedder.embed(texts), first, atol=1e-5)  # this thread's turn again:
+    assert cpu_ticks(started) - worked <= 10  # not on the nice-19 threads (they would take ~60 ticks)
 
 
 @pytest.mark.slow
