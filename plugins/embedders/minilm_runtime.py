@@ -156,12 +156,14 @@ def ctranslate2_folder(model_path: Path, folder: Path) -> Path:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ctranslate2.converters.TransformersConverter(str(model_path)).convert(str(tmp), force=True)
-        if (out / "model.bin").exists():  # another process converted it meanwhile
+        try:
+            os.replace(tmp, out)
+        except OSError:  # another process converted it meanwhile (a folder is not replaced once it has files)
             import shutil
 
             shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+            if not (out / "model.bin").exists():
+                raise
     return out
 
 
