@@ -153,10 +153,10 @@ def test_ctranslate2_computes_at_the_priority_of_the_thread_that_embeds(tmp_path
     started = {tid for tid, nice in nices().items() if tid not in before and nice == 19}
     assert len(started) >= 2  # its compute threads, at nice 19, still there ...
     worked = cpu_ticks(started)
-    assert worked >= 20  # ... did the background's work (~0.6 s of CPU; 100 ticks a second)
+    assert worked >= 5  # ... did the background's work (~0.6 s of CPU here; 100 ticks a second)
     np.testing.assert_allclose(out["v"], first, atol=1e-5)
     np.testing.assert_allclose(embedder.embed(texts), first, atol=1e-5)  # this thread's turn again:
-    assert cpu_ticks(started) - worked <= 10  # not on the nice-19 threads (they would take ~60 ticks)
+    assert cpu_ticks(started) - worked <= 2 + worked // 4  # not on the nice-19 threads (they would take ~worked)
 
 
 @pytest.mark.slow

