@@ -280,17 +280,18 @@ class Runner:
 
     def encode_batch(self, ids: Sequence[Sequence[int]]) -> np.ndarray:
         """One batch of token ids, padded to its longest, through BERT, mean pooling and L2 normalisation."""
+        if self.backend == "ctranslate2":  # it pads by itself; the mask only pools
+            hidden = np.asarray(self.encoder().forward_batch([list(row) for row in ids]).last_hidden_state,
+                                dtype=np.float32)
+            lengths = np.array([len(row) for row in ids], dtype=np.float32)
+            weights = (np.arange(hidden.shape[1])[None, :] < lengths[:, None]).astype(np.float32)
+            pooled = np.einsum("btd,bt->bd", hidden, weights) / np.maximum(lengths[:, None], 1e-9)
+            return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         width = max(len(row) for row in ids)
         input_ids = np.full((len(ids), width), self.pad_id, dtype=np.int64)
         mask = np.zeros((len(ids), width), dtype=np.int64)
         for i, row in enumerate(ids):
             input_ids[i, : len(row)], mask[i, : len(row)] = row, 1
-        if self.backend == "ctranslate2":
-            hidden = np.asarray(self.encoder().forward_batch([list(row) for row in ids]).last_hidden_state,
-                                dtype=np.float32)
-            weights = mask[:, : hidden.shape[1]].astype(np.float32)
-            pooled = np.einsum("btd,bt->bd", hidden, weights) / np.maximum(weights.sum(1, keepdims=True), 1e-9)
-            return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         feed = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
         if self.session is not None:
             return np.asarray(self.session.run(None, {i.name: feed[i.name] for i in self.session.get_inputs()})[0],
