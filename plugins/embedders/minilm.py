@@ -8,9 +8,10 @@ so a run whose vocabulary embeddings are already cached on disk never imports se
 On the cpu, by default, it runs in CTranslate2 (when ``ctranslate2`` is installed: the ``text`` extra) with int8
 weights and per-token int8 activations in every projection, one batch of 16 texts of similar token count per core;
 else in onnxruntime (per-channel int8 weights except the feed-forward output projections), else in torch fp32.
-On 2 AVX2 cores CTranslate2's path embeds WordNet's 146,347 texts in 5.0-6.0 min (300-362 s; onnxruntime's int8:
-8.1 min, torch fp32 batched by token count ~20 min, sentence-transformers' ``encode`` ~15-48 min); mean cosine 0.997 to
-the fp32 embeddings and 0.94 of each concept's 10 nearest neighbours kept (``benchmarks/embed_speed.py --whole``). Set
+On 2 cores CTranslate2's path embeds WordNet's 146,347 texts in 3.9-4.7 min on Intel cores with AVX-512 VNNI
+(234-284 s) and 5.0-6.0 min on AMD AVX2 cores (300-362 s; onnxruntime's int8 there: 8.1 min, torch fp32 batched
+by token count ~20 min, sentence-transformers' ``encode`` ~15-48 min); mean cosine 0.997 to the fp32 embeddings
+and 0.94-0.95 of each concept's 10 nearest neighbours kept (``benchmarks/embed_speed.py --whole``). Set
 ``quantize = "none"`` for fp32 numbers (``backend = "torch"``: sentence-transformers' own). The cache key names the
 backend, quantization and sequence cap, so embeddings made with other settings are never reused.
 """
