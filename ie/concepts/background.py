@@ -117,8 +117,11 @@ class BackgroundEmbedding:
             return self._result
         if self._error is not None and not isinstance(self._error, EmbeddingStopped):
             raise self._error
-        return embed_vocabulary(self.vocabulary, self.embedder, self.cache_dir, self.batch_size, progress=progress,
-                                should_stop=abort)
+        result = embed_vocabulary(self.vocabulary, self.embedder, self.cache_dir, self.batch_size, progress=progress,
+                                  should_stop=abort)
+        # finished here: no longer "stopped" (the run's end would say the next run goes on from the thread's count)
+        self._result, self._error, self.done = result, None, self.total
+        return result
 
     def stop(self, timeout_s: float | None = None) -> None:
         """Ask it to stop after the batch it is on, and wait for that (``timeout_s``: at most that long)."""

@@ -77,13 +77,15 @@ class FlickrEngine(SearchEngine):
         Option("safe_search", int, 1, "1 safe, 2 moderate, 3 restricted"),
         Option("sizes", list, None, "URL size suffixes to try, in order"),
     )
-    QUOTAS = (Quota("flickr", 500, 0.8, None, "recommended in 2026: free key, < 3600 calls/hour, one call per query"),)
+    QUOTAS = (Quota("flickr", 500, 0.8, None,
+                    "a key needs Flickr Pro (paid) in 2026; < 3600 calls/hour, one call per query"),)
 
     @classmethod
     def health(cls, secrets: Mapping[str, str], today: dt.date) -> list[HealthCheck]:
         ok = secrets.get("FLICKR_API_KEY", "missing") != "missing"
         return [HealthCheck("engine flickr", "ok" if ok else "warn", secrets_detail(secrets, cls.SECRETS),
-                            "" if ok else "export FLICKR_API_KEY=... (free key: flickr.com/services/apps/create)")]
+                            "" if ok else
+                            "export FLICKR_API_KEY=... (a key needs Flickr Pro: flickr.com/services/apps/create)")]
 
     @classmethod
     def probe_url(cls) -> str | None:
@@ -92,7 +94,8 @@ class FlickrEngine(SearchEngine):
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
         (self.api_key,) = require_secrets(
-            self.name, ["FLICKR_API_KEY"], self.options, hint="get a key at https://www.flickr.com/services/apps/create/"
+            self.name, ["FLICKR_API_KEY"], self.options,
+            hint="get a key (Flickr Pro members) at https://www.flickr.com/services/apps/create/"
         )
         self.api_secret = get_secret("FLICKR_API_SECRET", self.options)
         self.base_url = str(self.options["base_url"] or REST_URL)

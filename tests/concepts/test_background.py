@@ -166,6 +166,9 @@ def test_finish_embeds_the_rest_on_the_waiting_thread(tmp_path):
     if sys.platform.startswith("linux"):
         assert embedder.niceness[:2] == [19, 19] and embedder.niceness[2:] == [_priority()] * 3
     assert seen[-1] == 10 and cache_path(vocab, embedder, tmp_path).exists()
+    # finished, not stopped: the run's end reports no stopped embedding, and the result is the one finish gave
+    assert background.error is None and background.done == background.total == 10
+    np.testing.assert_array_equal(background.result(), out)
 
 
 def test_one_process_or_thread_at_a_time_computes_a_cache_file(tmp_path):
