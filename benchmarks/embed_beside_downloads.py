@@ -2,10 +2,14 @@
 downloads (``--n`` small JPEGs over loopback from a server in another process that waits ``--latency-ms`` before
 each answer, fetched by 32 threads with httpx and decoded with PIL, as a download stage does), timed alone and
 beside MiniLM embedding WordNet texts (``minilm``'s defaults) in a thread at nice 19 (what a run does now), in a
-thread at normal priority, and in a separate process at nice 19 (no GIL shared). Prints seconds and the ratio to
-alone; appends JSON lines to ``--out``.
+thread at normal priority, and in a separate process at nice 19 (no GIL shared); on request (``--arms``) also in a
+thread or process under Linux's ``SCHED_IDLE`` policy (runs only on a core nothing else wants). Prints seconds and
+the ratio to the last "alone"; appends JSON lines to ``--out``. ``--repeat`` runs the arms several times over,
+interleaved, to see the spread.
 
     python benchmarks/embed_beside_downloads.py [--n 1500] [--latency-ms 300] [--server-in-process]
+    python benchmarks/embed_beside_downloads.py --n 3000 --latency-ms 0 --repeat 3 \
+        --arms "alone,beside a nice-19 thread,beside a SCHED_IDLE thread"
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ else:
 """
 
 
+ARMS = ("alone", "beside a nice-19 thread", "beside a normal thread", "beside a nice-19 process",
+        "beside a SCHED_IDLE thread", "beside a SCHED_IDLE process")
+
+
 def download_all(port: int, n: int) -> float:
     import httpx
     from PIL import Image
@@ -62,9 +70,11 @@ def download_all(port: int, n: int) -> float:
     return time.perf_counter() - began
 
 
-def embed_forever(stop, niceness: int) -> None:  # noqa: ANN001 - a threading or multiprocessing Event
+def embed_forever(stop, niceness: int, idle: bool = False) -> None:  # noqa: ANN001 - a threading or mp Event
     if niceness:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    if idle:  # Linux SCHED_IDLE: runs only on a core nothing else wants, and any woken thread preempts it
+        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from embed_speed import sample_texts
     from ie_plugins.embedders.minilm import MiniLMEmbedder
@@ -87,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-in-process", action="store_true",
                         help="serve from a thread of this process, as the simulated web does (its image answers "
                              "then share the GIL with the embedding)")
+    parser.add_argument("--arms", default=",".join(ARMS[:4]), help=f"comma-separated, of: {', '.join(ARMS)}")
+    parser.add_argument("--repeat", type=int, default=1, help="the arms this many times over, interleaved")
     args = parser.parse_args(argv)
     if args.server_in_process:
         scope: dict = {"__name__": "in_process"}
@@ -100,18 +112,20 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     try:
         download_all(port, 64)  # warm-up
-        for arm in ("alone", "beside a nice-19 thread", "beside a normal thread", "beside a nice-19 process"):
+        for arm in [a.strip() for a in args.arms.split(",")] * args.repeat:
             stop: object = None
             worker: object = None
+            if arm not in ARMS:
+                raise SystemExit(f"unknown arm {arm!r}; known: {', '.join(ARMS)}")
             if arm != "alone":
-                niceness = 0 if "normal" in arm else 19
+                niceness, idle = 0 if "normal" in arm else 19, "SCHED_IDLE" in arm
                 if "process" in arm:
                     ctx = multiprocessing.get_context("spawn")
                     stop = ctx.Event()
-                    worker = ctx.Process(target=embed_forever, args=(stop, niceness))
+                    worker = ctx.Process(target=embed_forever, args=(stop, niceness, idle))
                 else:
                     stop = threading.Event()
-                    worker = threading.Thread(target=embed_forever, args=(stop, niceness))
+                    worker = threading.Thread(target=embed_forever, args=(stop, niceness, idle))
                 worker.start()  # type: ignore[attr-defined]
                 time.sleep(20)  # the model loaded and embedding
             seconds = download_all(port, args.n)
@@ -119,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
                 stop.set()  # type: ignore[attr-defined]
                 worker.join(120)  # type: ignore[attr-defined]
             rows.append({"arm": arm, "seconds": round(seconds, 1)})
-            print(f"{arm:<28} {seconds:7.1f} s  {seconds / rows[0]['seconds']:.2f}x alone", flush=True)
+            alone = [r["seconds"] for r in rows if r["arm"] == "alone"] or [seconds]
+            print(f"{arm:<28} {seconds:7.1f} s  {seconds / alone[-1]:.2f}x alone", flush=True)
     finally:
         if server is not None:
             server.terminate()
